@@ -1,0 +1,51 @@
+# make run  - prepare everything and start web, Celery worker and beat (Ctrl-C stops them)
+# make test - the same preparation, then the whole test suite
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+WITH_SERVICES := set -a; . ./.run/services.env; set +a;
+
+.PHONY: run test prepare services stop-services lint format bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check --upgrade pip
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+.env:
+	@sed "s|^SECRET_KEY=.*|SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')|" .env.example > .env
+	@echo "Wrote .env (a fresh SECRET_KEY; edit it to taste)."
+
+services:
+	@$(PYTHON) scripts/services.py
+
+stop-services:
+	@$(PYTHON) scripts/services.py stop
+
+prepare: $(VENV)/.installed .env services
+	@$(WITH_SERVICES) $(PY) manage.py migrate_schemas --noinput -v 0
+	@$(WITH_SERVICES) $(PY) manage.py seed_demo
+	@$(WITH_SERVICES) $(PY) manage.py collectstatic --noinput -v 0
+
+run: prepare
+	@$(WITH_SERVICES) $(PY) manage.py demo_banner
+	@$(WITH_SERVICES) exec $(VENV)/bin/honcho start -f Procfile
+
+test: prepare
+	@$(WITH_SERVICES) $(VENV)/bin/pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: prepare
+	@$(WITH_SERVICES) $(PY) -m tests.bench
+
+clean: stop-services
+	rm -rf .run staticfiles

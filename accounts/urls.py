@@ -1,0 +1,11 @@
+from django.urls import re_path
+
+from .views import LoginView, LogoutView, MeView, RefreshView
+
+# Every API route answers with and without its trailing slash, without redirects.
+urlpatterns = [
+    re_path(r"^login/?$", LoginView.as_view(), name="auth-login"),
+    re_path(r"^refresh/?$", RefreshView.as_view(), name="auth-refresh"),
+    re_path(r"^logout/?$", LogoutView.as_view(), name="auth-logout"),
+    re_path(r"^me/?$", MeView.as_view(), name="auth-me"),
+]

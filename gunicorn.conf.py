@@ -1,0 +1,15 @@
+"""gunicorn settings for `make run` and production; each value can be set from the environment."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
+max_requests_jitter = 500
+accesslog = None  # the app logs one JSON line per request itself
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("SAAS_TRUSTED_PROXIES", "127.0.0.1")

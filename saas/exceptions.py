@@ -1,0 +1,143 @@
+"""One error envelope for the whole API: {"error": {"code", "message", "details"}}.
+
+Services raise `django.core.exceptions.ValidationError` for bad input and `ApplicationError`
+for a broken domain rule; the handler below maps both (and DRF's own errors) to responses.
+"""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class ApplicationError(Exception):
+    """A domain rule refused the operation; carries the API code and status to answer with."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "conflict",
+        status_code: int = status.HTTP_409_CONFLICT,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status_code = status_code
+        self.details = details or {}
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def error_response(
+    code: str, message: str, status_code: int, details: dict[str, Any] | None = None, **headers: str
+) -> JsonResponse:
+    """A plain Django JSON error, for middleware and views outside DRF."""
+    response = JsonResponse(error_body(code, message, details), status=status_code)
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+_CODES = {
+    status.HTTP_400_BAD_REQUEST: "validation_error",
+    status.HTTP_401_UNAUTHORIZED: "not_authenticated",
+    status.HTTP_403_FORBIDDEN: "permission_denied",
+    status.HTTP_404_NOT_FOUND: "not_found",
+    status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    status.HTTP_406_NOT_ACCEPTABLE: "not_acceptable",
+    status.HTTP_409_CONFLICT: "conflict",
+    status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: "payload_too_large",
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
+    status.HTTP_429_TOO_MANY_REQUESTS: "rate_limited",
+    status.HTTP_503_SERVICE_UNAVAILABLE: "unavailable",
+}
+
+
+def _flatten(detail: Any) -> Any:
+    """DRF ErrorDetail trees to plain strings/lists/dicts."""
+    if isinstance(detail, dict):
+        return {str(k): _flatten(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(v) for v in detail]
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: Django's 500 handler answers with the envelope, without detail
+
+    code = _CODES.get(response.status_code, "error")
+    if isinstance(exc, exceptions.ValidationError):
+        details = _flatten(exc.detail)
+        if not isinstance(details, dict):
+            details = {"non_field_errors": details}
+        message = "The request is not valid."
+    else:
+        detail = getattr(exc, "detail", None)
+        message = str(detail) if detail is not None else response.status_text
+        details = {}
+        if isinstance(detail, dict):  # simplejwt puts its code and messages in a dict
+            message = str(detail.get("detail", message))
+            explicit = detail.get("code")
+            if explicit in {"token_tenant_mismatch", "invalid_token"}:
+                code = str(explicit)
+            elif explicit == "token_not_valid":
+                code = "invalid_token"
+        elif getattr(exc, "default_code", "") in {"token_not_valid", "authentication_failed"}:
+            code = "invalid_token" if response.status_code == 401 else code
+        custom_code = getattr(exc, "error_code", None)
+        if custom_code:
+            code = custom_code
+    response.data = error_body(code, message, details)
+    return response
+
+
+def is_api_path(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/") or request.path.startswith("/api/")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api_path(request):
+        return error_response("not_found", "Not found.", 404)
+    return defaults.page_not_found(request, exception or Http404())
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if is_api_path(request):
+        return error_response("server_error", "Internal server error.", 500)
+    return defaults.server_error(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api_path(request):
+        return error_response("bad_request", "Bad request.", 400)
+    return defaults.bad_request(request, exception or Exception())
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api_path(request):
+        return error_response("permission_denied", "You do not have permission to do this.", 403)
+    return defaults.permission_denied(request, exception or PermissionDenied())

@@ -1,0 +1,26 @@
+"""Test settings: required values get safe defaults, then the real settings load unchanged."""
+
+import os
+from urllib.parse import urlparse, urlunparse
+
+os.environ.setdefault("DJANGO_ENV", "test")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 32)
+
+
+def _test_redis(url: str) -> str:
+    """Tests use their own Redis database (9), so a running `make run` keeps its keys."""
+    parsed = urlparse(url)
+    return urlunparse(parsed._replace(path="/9"))
+
+
+os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL") or _test_redis(
+    os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+)
+os.environ.pop("CELERY_BROKER_URL", None)
+
+from .base import *  # noqa: E402,F403
+
+# Argon2 stays the hasher, with the cheapest parameters, so tests exercise the real scheme fast.
+PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

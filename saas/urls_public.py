@@ -1,0 +1,24 @@
+"""Platform routes (no tenant named): platform API, admin, health, docs."""
+
+from django.urls import include, path
+
+from tenants.views import TenantViewSet
+
+from .admin_sites import platform_site
+from .routers import OptionalSlashRouter
+from .urls_common import common_urlpatterns
+
+router = OptionalSlashRouter()
+router.register("tenants", TenantViewSet, basename="tenant")
+
+urlpatterns = [
+    path("api/v1/auth/", include("accounts.urls")),
+    path("api/v1/", include(router.urls)),
+    path("admin/", platform_site.urls),
+    *common_urlpatterns("saas.urls_public"),
+]
+
+handler400 = "saas.exceptions.bad_request"
+handler403 = "saas.exceptions.permission_denied"
+handler404 = "saas.exceptions.page_not_found"
+handler500 = "saas.exceptions.server_error"

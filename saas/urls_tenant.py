@@ -1,0 +1,17 @@
+"""Tenant routes: the tenant API, sign-in pages and the tenant's admin."""
+
+from django.urls import include, path
+
+from .admin_sites import tenant_site
+from .urls_common import common_urlpatterns
+
+urlpatterns = [
+    path("api/v1/auth/", include("accounts.urls")),
+    path("admin/", tenant_site.urls),
+    *common_urlpatterns("saas.urls_tenant"),
+]
+
+handler400 = "saas.exceptions.bad_request"
+handler403 = "saas.exceptions.permission_denied"
+handler404 = "saas.exceptions.page_not_found"
+handler500 = "saas.exceptions.server_error"

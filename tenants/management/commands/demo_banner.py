@@ -1,0 +1,28 @@
+"""Prints where the platform answers and the demo credentials, as `make run` starts."""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Prints the URLs and demo credentials."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        base = settings.SAAS_BASE_DOMAIN
+        slug = settings.DEMO_TENANT_SLUG
+        self.stdout.write(
+            "\n".join(
+                [
+                    "",
+                    "  Platform      http://localhost:8000/          (API docs: /docs, /redoc)",
+                    "  Platform admin http://localhost:8000/admin/",
+                    f"    {settings.DEMO_ADMIN_EMAIL} / {settings.DEMO_ADMIN_PASSWORD}",
+                    f"  Tenant {slug}   http://{slug}.{base}:8000/        (admin: /admin/, sign-in: /login/)",
+                    f"    {settings.DEMO_OWNER_EMAIL} / {settings.DEMO_OWNER_PASSWORD}",
+                    "  Health        http://localhost:8000/health  /health/ready",
+                    "",
+                ]
+            )
+        )

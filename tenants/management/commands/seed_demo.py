@@ -1,0 +1,38 @@
+"""Creates the demo data of contract section 8 when missing; safe to run again."""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from accounts.models import Role, User
+from accounts.services import user_create
+from tenants.models import Plan, Tenant
+from tenants.services import tenant_create
+
+
+class Command(BaseCommand):
+    help = "Creates the demo tenant, its owner and the platform admin if they do not exist."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with schema_context(get_public_schema_name()):
+            if not User.objects.filter(email=settings.DEMO_ADMIN_EMAIL).exists():
+                user_create(
+                    email=settings.DEMO_ADMIN_EMAIL,
+                    password=settings.DEMO_ADMIN_PASSWORD,
+                    role=Role.PLATFORM_ADMIN,
+                    first_name="Platform",
+                    last_name="Admin",
+                )
+                self.stdout.write("Created platform admin.")
+        if not Tenant.objects.filter(slug=settings.DEMO_TENANT_SLUG).exists():
+            tenant_create(
+                slug=settings.DEMO_TENANT_SLUG,
+                name="Acme Inc.",
+                plan=Plan.PRO,
+                owner_email=settings.DEMO_OWNER_EMAIL,
+                owner_password=settings.DEMO_OWNER_PASSWORD,
+            )
+            self.stdout.write("Created demo tenant acme.")
+        self.stdout.write(self.style.SUCCESS("Demo data is in place."))

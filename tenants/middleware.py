@@ -1,0 +1,101 @@
+"""Tenant routing (contract section 2): path, `X-Tenant-ID` header or host name the tenant.
+
+Every named source is checked against the slug rules before any lookup; lookups come from the
+routing cache, so a routed request in steady state runs no SQL to find its tenant.
+"""
+
+import re
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+
+from saas.exceptions import error_response
+
+from .selectors import tenant_for_slug, tenant_slug_for_domain
+from .slugs import is_valid_slug
+
+TENANT_PATH_RE = re.compile(
+    r"^/api/v1/tenants/(?P<slug>[^/]*)/(?P<rest>(?:auth|users|webhooks|integrations|sso|audit)(?:/.*)?)$",
+    re.DOTALL,
+)
+
+
+def _hostname(request: HttpRequest) -> str:
+    host = request.get_host().lower()  # still validates the header's syntax (-> 400)
+    if host.startswith("["):
+        return host[: host.index("]") + 1]
+    return host.rsplit(":", 1)[0].rstrip(".")
+
+
+class UnknownHost(Exception):
+    pass
+
+
+def _slug_from_host(hostname: str) -> str | None:
+    """`<slug>.<SAAS_BASE_DOMAIN>` names a slug directly; any other host must be a registered domain."""
+    if hostname in settings.PLATFORM_HOSTS:
+        return None
+    base = settings.SAAS_BASE_DOMAIN
+    if hostname.endswith("." + base):
+        label = hostname[: -len(base) - 1]
+        if "." not in label:
+            return label
+    slug = tenant_slug_for_domain(host=hostname)
+    if slug is None:
+        raise UnknownHost(hostname)
+    return slug
+
+
+class TenantRoutingMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        connection.set_schema_to_public()
+        request.tenant = None  # type: ignore[attr-defined]
+
+        named: dict[str, str] = {}
+        match = TENANT_PATH_RE.match(request.path_info)
+        if match:
+            named["path"] = match["slug"]
+        header = request.headers.get("X-Tenant-ID")
+        if header:
+            named["header"] = header.strip()
+        try:
+            host_slug = _slug_from_host(_hostname(request))
+        except UnknownHost:
+            return error_response("bad_request", "This host is not served here.", 400)
+        if host_slug is not None:
+            named["host"] = host_slug
+
+        if not named:
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
+            return self.get_response(request)
+
+        if not all(is_valid_slug(slug) for slug in named.values()):
+            return error_response("tenant_not_found", "No such tenant.", 404)
+        if len(set(named.values())) > 1:
+            return error_response(
+                "tenant_conflict",
+                "The request names more than one tenant.",
+                400,
+                {source: [slug] for source, slug in named.items()},
+            )
+        tenant = tenant_for_slug(slug=next(iter(named.values())))
+        if tenant is None:
+            return error_response("tenant_not_found", "No such tenant.", 404)
+        if not tenant.is_active:
+            return error_response("tenant_inactive", "This tenant is not active.", 403)
+
+        if match:
+            request.path_info = "/api/v1/" + match["rest"]
+            request.path = request.META.get("SCRIPT_NAME", "") + request.path_info
+        request.tenant = tenant  # type: ignore[attr-defined]
+        request.urlconf = settings.TENANT_URLCONF  # type: ignore[attr-defined]
+        connection.set_tenant(tenant)
+        try:
+            return self.get_response(request)
+        finally:
+            connection.set_schema_to_public()

@@ -1,0 +1,88 @@
+"""Reads of tenants. Routing lookups are cached in Redis so a routed request pays no SQL query."""
+
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import QuerySet
+
+from .models import Domain, Tenant
+from .slugs import is_valid_slug
+
+logger = logging.getLogger(__name__)
+
+_MISSING = "-"  # cached negative answer: an unknown slug or host costs no query either
+_NEGATIVE_SECONDS = 30
+_FIELDS = ("id", "slug", "name", "plan", "status", "schema_name", "rate_limit_per_minute")
+
+
+def slug_cache_key(slug: str) -> str:
+    return f"tenant:slug:{slug}"
+
+
+def host_cache_key(host: str) -> str:
+    return f"tenant:host:{host}"
+
+
+def _cache_get(key: str) -> object:
+    try:
+        return cache.get(key)
+    except Exception:  # Redis down: routing falls back to the database, never fails
+        logger.warning("tenant cache unavailable", extra={"key": key})
+        return None
+
+
+def _cache_set(key: str, value: object, timeout: int) -> None:
+    try:
+        cache.set(key, value, timeout)
+    except Exception:
+        logger.warning("tenant cache unavailable", extra={"key": key})
+
+
+def _from_fields(fields: dict[str, object]) -> Tenant:
+    tenant = Tenant(**fields)
+    tenant._state.adding = False
+    tenant._state.db = "default"
+    return tenant
+
+
+def tenant_for_slug(*, slug: str) -> Tenant | None:
+    """The tenant with this slug, from the cache when possible; None when unknown or malformed."""
+    if not is_valid_slug(slug):
+        return None
+    key = slug_cache_key(slug)
+    cached = _cache_get(key)
+    if cached == _MISSING:
+        return None
+    if isinstance(cached, dict):
+        return _from_fields(cached)
+    row = Tenant.objects.filter(slug=slug).values(*_FIELDS).first()
+    if row is None:
+        _cache_set(key, _MISSING, _NEGATIVE_SECONDS)
+        return None
+    _cache_set(key, row, settings.TENANT_CACHE_SECONDS)
+    return _from_fields(row)
+
+
+def tenant_slug_for_domain(*, host: str) -> str | None:
+    """The slug of the tenant that registered this exact domain, or None."""
+    key = host_cache_key(host)
+    cached = _cache_get(key)
+    if cached == _MISSING:
+        return None
+    if isinstance(cached, str):
+        return cached
+    slug = Domain.objects.filter(domain=host).values_list("tenant__slug", flat=True).first()
+    _cache_set(key, slug or _MISSING, settings.TENANT_CACHE_SECONDS if slug else _NEGATIVE_SECONDS)
+    return slug
+
+
+def tenant_list() -> QuerySet[Tenant]:
+    return Tenant.objects.prefetch_related("domains").order_by("slug")
+
+
+def tenant_get(*, slug: str) -> Tenant:
+    """The tenant row itself (not the routing cache), for the platform API and admin."""
+    if not is_valid_slug(slug):
+        raise Tenant.DoesNotExist
+    return Tenant.objects.prefetch_related("domains").get(slug=slug)

@@ -1,0 +1,179 @@
+"""Shared fixtures.
+
+Two tenants (alpha, beta) are created once per session by the real provisioning service; each
+test's own rows roll back inside their schemas. Tests that need committed data (real HTTP
+servers, a real Celery worker) use `fresh_tenant`, a throwaway tenant purged afterwards.
+"""
+
+import itertools
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django_tenants.utils import schema_context
+from rest_framework.test import APIClient
+
+from accounts.models import Role, User
+from accounts.services import user_create
+from accounts.tokens import token_pair
+from tenants.models import Tenant
+from tenants.services import tenant_create, tenant_delete
+
+PASSWORD = "correct-horse-battery-staple"
+ROUTING_FORMS = ("host", "header", "path")
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_test_redis() -> None:
+    """The tenant ids of a new test database must not meet cached routes of an old one."""
+    import redis
+
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_redis_and_public_schema() -> Iterator[None]:
+    cache.clear()
+    connection.set_schema_to_public()
+    yield
+    connection.set_schema_to_public()
+
+
+def _make_tenant(slug: str, **kwargs: Any) -> Tenant:
+    return tenant_create(
+        slug=slug,
+        name=slug.title(),
+        owner_email=f"owner@{slug}.test",
+        owner_password=PASSWORD,
+        **kwargs,
+    )
+
+
+@pytest.fixture(scope="session")
+def tenant_a(django_db_setup: None, django_db_blocker: Any) -> Tenant:
+    with django_db_blocker.unblock():
+        return _make_tenant("alpha")
+
+
+@pytest.fixture(scope="session")
+def tenant_b(django_db_setup: None, django_db_blocker: Any) -> Tenant:
+    with django_db_blocker.unblock():
+        return _make_tenant("beta")
+
+
+@pytest.fixture
+def fresh_tenant(django_db_blocker: Any, django_db_setup: None) -> Iterator[Tenant]:
+    """A committed tenant of its own, for tests whose other processes must see its rows."""
+    with django_db_blocker.unblock():
+        tenant = _make_tenant(f"t{uuid.uuid4().hex[:10]}")
+    yield tenant
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        tenant_delete(tenant=tenant, purge=True)
+        Tenant.objects.filter(pk=tenant.pk).delete()
+
+
+@pytest.fixture
+def make_user() -> Any:
+    """make_user(tenant, role="member", email=None) -> User, created in that tenant's schema."""
+
+    def make(tenant: Tenant | None, role: str = Role.MEMBER, email: str | None = None, **fields: Any) -> User:
+        email = email or f"{role}{next(_counter)}@example.test"
+        with schema_context(tenant.schema_name if tenant else "public"):
+            return user_create(email=email, password=PASSWORD, role=role, validate=False, **fields)
+
+    return make
+
+
+@pytest.fixture
+def platform_admin(db: None, make_user: Any) -> User:
+    return make_user(None, Role.PLATFORM_ADMIN, email=f"staff{next(_counter)}@platform.test")
+
+
+def access_token(user: User, tenant: Tenant | None) -> str:
+    """An access token as login would issue it (its refresh is recorded in the user's own schema)."""
+    with schema_context(tenant.schema_name if tenant and not user.is_platform_admin else "public"):
+        return str(token_pair(user=user, tenant=tenant)["access"])
+
+
+class TenantClient:
+    """An API client for one tenant that names it by host, header or path, as asked."""
+
+    def __init__(self, tenant: Tenant | None, via: str = "host", token: str | None = None) -> None:
+        self.tenant, self.via = tenant, via
+        self.client = APIClient()
+        if token:
+            self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    def _route(self, path: str, extra: dict[str, Any]) -> str:
+        if self.tenant is None:
+            return path
+        if self.via == "host":
+            extra.setdefault("HTTP_HOST", f"{self.tenant.slug}.{settings.SAAS_BASE_DOMAIN}")
+        elif self.via == "header":
+            extra.setdefault("HTTP_X_TENANT_ID", self.tenant.slug)
+        elif self.via == "path":
+            assert path.startswith("/api/v1/"), path
+            return f"/api/v1/tenants/{self.tenant.slug}/" + path.removeprefix("/api/v1/")
+        return path
+
+    def request(self, method: str, path: str, data: Any = None, **extra: Any) -> Any:
+        url = self._route(path, extra)
+        kwargs: dict[str, Any] = (
+            {"format": "json"} if data is not None and "content_type" not in extra else {}
+        )
+        return getattr(self.client, method)(url, data, **kwargs, **extra)
+
+    def get(self, path: str, data: Any = None, **extra: Any) -> Any:
+        return self.client.get(self._route(path, extra), data, **extra)
+
+    def post(self, path: str, data: Any = None, **extra: Any) -> Any:
+        return self.request("post", path, data, **extra)
+
+    def put(self, path: str, data: Any = None, **extra: Any) -> Any:
+        return self.request("put", path, data, **extra)
+
+    def patch(self, path: str, data: Any = None, **extra: Any) -> Any:
+        return self.request("patch", path, data, **extra)
+
+    def delete(self, path: str, data: Any = None, **extra: Any) -> Any:
+        return self.request("delete", path, data, **extra)
+
+
+@pytest.fixture
+def client_for() -> Any:
+    """client_for(tenant, user=None, via="host") -> TenantClient, signed in as `user` when given."""
+
+    def make(tenant: Tenant | None, user: User | None = None, via: str = "host") -> TenantClient:
+        token = (
+            access_token(user, tenant if user is None or not user.is_platform_admin else None)
+            if user
+            else None
+        )
+        return TenantClient(tenant, via=via, token=token)
+
+    return make
+
+
+def database_url_for_subprocess() -> str:
+    """DATABASE_URL of the test database, for processes the tests start (servers, workers)."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a server or worker process that must share this test run's database and Redis."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "saas.settings.test",
+        "DATABASE_URL": database_url_for_subprocess(),
+        "TEST_REDIS_URL": settings.REDIS_URL,
+        **extra,
+    }

@@ -1,0 +1,116 @@
+"""Provisioning services: create, suspend, activate, delete, purge, and the template schema."""
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django_tenants.utils import schema_context, schema_exists
+
+from accounts.models import User
+from tenants import services
+from tenants.models import Domain, Tenant, TenantStatus
+from tenants.services import (
+    template_pending_migrations,
+    tenant_activate,
+    tenant_create,
+    tenant_delete,
+    tenant_suspend,
+)
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def create(slug="gamma", **kwargs):
+    return tenant_create(
+        slug=slug, name="Gamma", owner_email="Owner@Gamma.test", owner_password=PASSWORD, **kwargs
+    )
+
+
+def test_create_makes_schema_domain_and_owner():
+    tenant = create(domains=["gamma.example"])
+    assert tenant.schema_name == "t_gamma"
+    assert schema_exists("t_gamma")
+    assert set(tenant.domains.values_list("domain", flat=True)) == {"gamma.localhost", "gamma.example"}
+    with schema_context(tenant.schema_name):
+        owner = User.objects.get()
+    assert owner.email == "owner@gamma.test"
+    assert owner.role == "owner"
+    assert owner.check_password(PASSWORD)
+
+
+def test_new_tenant_is_cloned_from_a_current_template():
+    services._template_is_current.cache_clear()
+    assert template_pending_migrations() == []
+    tenant = create()
+    with schema_context(tenant.schema_name), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM django_migrations")
+        applied = cursor.fetchone()[0]
+    with schema_context(settings.TENANT_BASE_SCHEMA), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM django_migrations")
+        assert cursor.fetchone()[0] == applied
+
+
+def test_template_lag_is_detected():
+    """Fails the day the template falls behind the migrations: `migrate_schemas` must keep it current."""
+    assert template_pending_migrations() == []
+    with schema_context(settings.TENANT_BASE_SCHEMA), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM django_migrations WHERE app = 'accounts' AND name = '0001_initial'")
+    assert ("accounts", "0001_initial") in template_pending_migrations()
+
+
+def test_stale_template_falls_back_to_migrations(monkeypatch):
+    monkeypatch.setattr(services, "_template_is_current", lambda: False)
+    services._template_is_current.cache_clear = lambda: None  # type: ignore[attr-defined]
+    tenant = create(slug="delta")
+    with schema_context(tenant.schema_name):
+        assert User.objects.count() == 1
+
+
+def test_failed_creation_leaves_nothing_behind(monkeypatch):
+    def explode(**kwargs):
+        raise RuntimeError("owner creation failed")
+
+    monkeypatch.setattr(services, "user_create", explode)
+    with pytest.raises(RuntimeError):
+        create(slug="broken", domains=["broken.example"])
+    assert not Tenant.objects.filter(slug="broken").exists()
+    assert not Domain.objects.filter(domain__in=["broken.localhost", "broken.example"]).exists()
+    assert not schema_exists("t_broken")
+
+
+def test_weak_owner_password_is_refused_before_anything_is_made():
+    with pytest.raises(ValidationError):
+        tenant_create(slug="weak", name="Weak", owner_email="o@weak.test", owner_password="123")
+    assert not Tenant.objects.filter(slug="weak").exists()
+    assert not schema_exists("t_weak")
+
+
+@pytest.mark.parametrize("slug", ["public", "admin", "Upper", "a", "x" * 32, "a_b", "1st", "a;b"])
+def test_bad_slugs_are_refused(slug):
+    with pytest.raises(ValidationError):
+        create(slug=slug)
+
+
+def test_slug_and_domains_are_unique(tenant_a):
+    with pytest.raises(ValidationError):
+        create(slug="alpha")
+    with pytest.raises(ValidationError):
+        create(domains=["alpha.localhost"])
+
+
+def test_suspend_activate_delete_purge():
+    tenant = create()
+    assert tenant_suspend(tenant=tenant).status == TenantStatus.SUSPENDED
+    assert tenant_activate(tenant=tenant).status == TenantStatus.ACTIVE
+    tenant_delete(tenant=tenant)
+    tenant.refresh_from_db()
+    assert tenant.status == TenantStatus.DELETED
+    assert schema_exists(tenant.schema_name)
+    with pytest.raises(ValidationError):
+        tenant_activate(tenant=tenant)
+    tenant_delete(tenant=tenant, purge=True)
+    assert not schema_exists(tenant.schema_name)
+    assert not Domain.objects.filter(tenant=tenant).exists()
+    with pytest.raises(ValidationError):  # slugs are never reused
+        create()
