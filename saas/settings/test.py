@@ -1,7 +1,13 @@
 """Test settings: required values get safe defaults, then the real settings load unchanged."""
 
 import os
+from pathlib import Path
 from urllib.parse import urlparse, urlunparse
+
+import environ
+
+# Read .env first so a checkout can name its own TEST_REDIS_URL / DATABASE_URL there.
+environ.Env.read_env(Path(__file__).resolve().parents[2] / ".env", overwrite=False)
 
 os.environ.setdefault("DJANGO_ENV", "test")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 32)
