@@ -1,8 +1,18 @@
-"""Small DRF permission classes shared by every route."""
+"""Small DRF permission classes shared by every route.
+
+Roles in a tenant: owner > admin > member. Platform admins (public-schema staff) are accepted on
+tenant routes with the rights of an owner; each such use is audited by the authentication layer.
+"""
 
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
+
+ROLE_RANK = {"member": 1, "admin": 2, "owner": 3, "platform_admin": 3}
+
+
+def role_rank(user: object) -> int:
+    return ROLE_RANK.get(str(getattr(user, "role", "")), 0)
 
 
 class IsPlatformAdmin(BasePermission):
@@ -16,3 +26,32 @@ class IsPlatformAdmin(BasePermission):
             and getattr(user, "is_platform_admin", False)
             and request.tenant is None
         )
+
+
+class _TenantRole(BasePermission):
+    minimum = "member"
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(
+            request.tenant is not None
+            and user
+            and user.is_authenticated
+            and role_rank(user) >= ROLE_RANK[self.minimum]
+        )
+
+
+class IsTenantMember(_TenantRole):
+    """Any signed-in user of the route's tenant (and platform admins)."""
+
+    minimum = "member"
+
+
+class IsTenantAdmin(_TenantRole):
+    """Owners and admins of the route's tenant (and platform admins)."""
+
+    minimum = "admin"
+
+
+class IsTenantOwner(_TenantRole):
+    minimum = "owner"
