@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 
 from .models import Domain, Tenant
+from .routing_cache import MISSING, local_cache
 from .slugs import is_valid_slug
 
 logger = logging.getLogger(__name__)
@@ -24,15 +25,24 @@ def host_cache_key(host: str) -> str:
     return f"tenant:host:{host}"
 
 
-def _cache_get(key: str) -> object:
+def _cached(key: str) -> tuple[object, int]:
+    """The answer from this process's copy, else from Redis; and the local generation it was read at."""
+    local = local_cache.get(key)
+    if local is not MISSING:
+        return local, -1
+    generation = local_cache.generation()
     try:
-        return cache.get(key)
+        value = cache.get(key)
     except Exception:  # Redis down: routing falls back to the database, never fails
         logger.warning("tenant cache unavailable", extra={"key": key})
-        return None
+        return None, generation
+    if value is not None:
+        local_cache.set(key, value, generation)
+    return value, generation
 
 
-def _cache_set(key: str, value: object, timeout: int) -> None:
+def _cache_set(key: str, value: object, timeout: int, generation: int) -> None:
+    local_cache.set(key, value, generation)
     try:
         cache.set(key, value, timeout)
     except Exception:
@@ -51,29 +61,30 @@ def tenant_for_slug(*, slug: str) -> Tenant | None:
     if not is_valid_slug(slug):
         return None
     key = slug_cache_key(slug)
-    cached = _cache_get(key)
+    cached, generation = _cached(key)
     if cached == _MISSING:
         return None
     if isinstance(cached, dict):
         return _from_fields(cached)
     row = Tenant.objects.filter(slug=slug).values(*_FIELDS).first()
     if row is None:
-        _cache_set(key, _MISSING, _NEGATIVE_SECONDS)
+        _cache_set(key, _MISSING, _NEGATIVE_SECONDS, generation)
         return None
-    _cache_set(key, row, settings.TENANT_CACHE_SECONDS)
+    _cache_set(key, row, settings.TENANT_CACHE_SECONDS, generation)
     return _from_fields(row)
 
 
 def tenant_slug_for_domain(*, host: str) -> str | None:
     """The slug of the tenant that registered this exact domain, or None."""
     key = host_cache_key(host)
-    cached = _cache_get(key)
+    cached, generation = _cached(key)
     if cached == _MISSING:
         return None
     if isinstance(cached, str):
         return cached
     slug = Domain.objects.filter(domain=host).values_list("tenant__slug", flat=True).first()
-    _cache_set(key, slug or _MISSING, settings.TENANT_CACHE_SECONDS if slug else _NEGATIVE_SECONDS)
+    timeout = settings.TENANT_CACHE_SECONDS if slug else _NEGATIVE_SECONDS
+    _cache_set(key, slug or _MISSING, timeout, generation)
     return slug
 
 

@@ -8,14 +8,17 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from .models import Domain, Tenant
+from .routing_cache import publish_invalidation
 from .selectors import host_cache_key, slug_cache_key
 
 
 def _forget(*keys: str) -> None:
     def drop() -> None:
-        # Redis down: the entries expire on their own (TENANT_CACHE_SECONDS).
+        # Redis down: the shared entries expire on their own (TENANT_CACHE_SECONDS), and no
+        # process uses its local copy while it cannot hear invalidations.
         with contextlib.suppress(Exception):
             cache.delete_many(list(keys))
+        publish_invalidation(list(keys))
 
     drop()  # now, and again after commit so no reader re-caches the old row in between
     transaction.on_commit(drop)

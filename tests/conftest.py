@@ -28,6 +28,7 @@ from accounts.models import Role, User
 from accounts.services import user_create
 from accounts.tokens import token_pair
 from tenants.models import Tenant
+from tenants.routing_cache import local_cache
 from tenants.services import tenant_create, tenant_delete
 
 PASSWORD = "correct-horse-battery-staple"
@@ -46,6 +47,7 @@ def _clean_test_redis() -> None:
 @pytest.fixture(autouse=True)
 def _fresh_redis_and_public_schema() -> Iterator[None]:
     cache.clear()
+    local_cache.clear()
     connection.set_schema_to_public()
     yield
     connection.set_schema_to_public()
