@@ -52,3 +52,14 @@ class Domain(DomainMixin):
 
     class Meta:
         ordering = ["domain"]
+
+
+class TemplateSnapshot(models.Model):
+    """The template schema's DDL and seed rows, taken by `migrate_schemas` (see tenants.template)."""
+
+    fingerprint = models.CharField(max_length=64)
+    sql = models.TextField()
+    created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"template snapshot {self.fingerprint}"

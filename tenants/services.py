@@ -2,8 +2,9 @@
 
 A tenant is created in one transaction (row, schema, domains, owner): PostgreSQL DDL is
 transactional, so a creation that fails halfway leaves no schema, domain or row behind.
-The schema is cloned from the template schema that `migrate_schemas` keeps current; when the
-template is missing or behind, creation falls back to running the migrations.
+The schema is a copy of the template schema that `migrate_schemas` keeps current (a replay of
+its snapshot, see tenants.template); when the template or its snapshot is missing or behind,
+creation falls back to running the migrations.
 """
 
 import logging
@@ -16,7 +17,6 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
-from django_tenants.clone import CloneSchema
 from django_tenants.utils import quote_schema_name, schema_context, schema_exists
 
 from accounts.models import Role
@@ -24,6 +24,7 @@ from accounts.services import user_create
 
 from .models import Domain, Plan, Tenant, TenantStatus
 from .slugs import RESERVED_SLUGS, is_valid_slug, schema_name_for
+from .template import create_schema_from_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +52,15 @@ def _template_is_current() -> bool:
 
 
 def _create_schema(tenant: Tenant) -> None:
-    if _template_is_current():
-        CloneSchema().clone_schema(settings.TENANT_BASE_SCHEMA, tenant.schema_name, "DATA")
-    else:
-        _template_is_current.cache_clear()
-        connection.cursor().execute(f"CREATE SCHEMA {quote_schema_name(tenant.schema_name)}")
+    if schema_exists(tenant.schema_name, case_sensitive=False):
+        raise ValidationError({"slug": ["A schema for this slug already exists."]})
+    if _template_is_current() and create_schema_from_snapshot(tenant.schema_name):
+        return
+    # No current snapshot: run the migrations. (django-tenants' clone_schema() is not a fallback:
+    # it renames unique constraints, which later migrations that name them would trip over.)
+    _template_is_current.cache_clear()
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA {quote_schema_name(tenant.schema_name)}")
         call_command(
             "migrate_schemas", tenant=True, schema_name=tenant.schema_name, interactive=False, verbosity=0
         )

@@ -114,3 +114,48 @@ def test_suspend_activate_delete_purge():
     assert not Domain.objects.filter(tenant=tenant).exists()
     with pytest.raises(ValidationError):  # slugs are never reused
         create()
+
+
+def _structure(schema: str) -> dict[str, list]:
+    """Columns, constraints, indexes and triggers of a schema, with the schema's own name taken out."""
+    queries = {
+        "columns": """SELECT table_name, column_name, data_type, is_nullable, column_default
+                      FROM information_schema.columns WHERE table_schema = %s""",
+        "constraints": """SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
+                          FROM pg_constraint WHERE connamespace = %s::regnamespace""",
+        "indexes": "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = %s",
+        "triggers": """SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(t.oid)
+                       FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                       WHERE c.relnamespace = %s::regnamespace AND NOT t.tgisinternal""",
+    }
+    result = {}
+    with connection.cursor() as cursor:
+        for name, sql in queries.items():
+            cursor.execute(sql, [schema])
+            rows = [
+                tuple(str(v).replace(f'"{schema}".', "").replace(f"{schema}.", "") for v in row)
+                for row in cursor
+            ]
+            result[name] = sorted(rows)
+    return result
+
+
+def test_snapshot_schema_is_identical_to_the_template():
+    from tenants.template import create_schema_from_snapshot
+
+    assert create_schema_from_snapshot("t_snapshot_probe")
+    assert _structure("t_snapshot_probe") == _structure(settings.TENANT_BASE_SCHEMA)
+    with schema_context("t_snapshot_probe"), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM django_migrations")
+        assert cursor.fetchone()[0] > 0
+
+
+def test_stale_snapshot_is_not_used():
+    from tenants.models import TemplateSnapshot
+    from tenants.template import create_schema_from_snapshot
+
+    TemplateSnapshot.objects.update(fingerprint="0:0")
+    assert not create_schema_from_snapshot("t_stale_probe")
+    assert not schema_exists("t_stale_probe")
+    tenant = create(slug="stale")  # falls back to running the migrations
+    assert _structure(tenant.schema_name) == _structure(settings.TENANT_BASE_SCHEMA)

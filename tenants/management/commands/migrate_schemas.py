@@ -23,3 +23,6 @@ class Command(MigrateSchemasCommand):
                 cursor.execute(f"CREATE SCHEMA {quote_schema_name(template)}")
         get_executor(codename="standard")(self.args, self.options).run_migrations(tenants=[template])
         connection.set_schema_to_public()
+        from tenants.template import snapshot_template
+
+        snapshot_template()  # new tenants are copies of the template as migrated now
