@@ -66,7 +66,7 @@ class UserCreateSerializer(serializers.Serializer):
 
     email = StrictEmailField(max_length=254)
     password = StrictCharField(
-        max_length=1024, trim_whitespace=False, write_only=True, required=False, allow_null=True
+        max_length=1024, trim_whitespace=False, write_only=True, required=False, allow_null=True, default=None
     )
     first_name = StrictCharField(max_length=150, allow_blank=True, required=False, default="")
     last_name = StrictCharField(max_length=150, allow_blank=True, required=False, default="")

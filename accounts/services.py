@@ -91,6 +91,13 @@ def _check_email_free(email: str, *, exclude_pk: int | None = None) -> None:
         raise ValidationError({"email": ["A user with this email already exists."]})
 
 
+def _check_password(password: str, user: User) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from None
+
+
 def _save(user: User) -> None:
     """Saves in a savepoint; a concurrent insert of the same email still answers 400, not 500."""
     try:
@@ -131,7 +138,7 @@ def user_create(
         is_active=is_active,
     )
     if password is not None and validate:
-        validate_password(password, user)
+        _check_password(password, user)
     user.set_password(password)
     _save(user)
     return user
@@ -180,7 +187,7 @@ def user_update(
         user.role = new_role
         user.is_active = new_active
         if password is not _UNSET:
-            validate_password(password, user)
+            _check_password(password, user)
             user.set_password(password)
         _save(user)
         if old_role != new_role:
