@@ -126,8 +126,7 @@ def user_create(
     """
     email = normalize_email(email)
     if actor is not None:
-        _check_role_choice(role)
-        _check_grant(actor=actor, role=role)
+        user_create_check(actor=actor, role=role)
     _check_email_free(email)
     user = User(
         email=email,
@@ -142,6 +141,27 @@ def user_create(
     user.set_password(password)
     _save(user)
     return user
+
+
+def user_create_check(*, actor: User, role: str) -> None:
+    """The role rules for a new user, without writing (the admin form shows them as errors)."""
+    _check_role_choice(role)
+    _check_grant(actor=actor, role=role)
+
+
+def user_change_check(
+    *, actor: User, user: User, role: str, is_active: bool, owners: list[int] | None = None
+) -> None:
+    """The role rules for a change, without writing; `user_update` runs them again under lock."""
+    _check_may_manage(actor=actor, user=user)
+    if role != user.role:
+        _check_role_choice(role)
+        if _is_self(actor, user):
+            raise _refuse("You cannot change your own role.")
+        _check_grant(actor=actor, role=role)
+    if owners is None:
+        owners = list(User.objects.filter(role=Role.OWNER, is_active=True).values_list("id", flat=True))
+    _check_last_owner(owners=owners, user=user, role=role, is_active=is_active)
 
 
 _UNSET: Any = object()
@@ -166,15 +186,9 @@ def user_update(
     with transaction.atomic():
         owners = _lock_active_owners()
         user = User.objects.select_for_update().get(pk=user.pk)
-        _check_may_manage(actor=actor, user=user)
         new_role = user.role if role is _UNSET else role
         new_active = user.is_active if is_active is _UNSET else is_active
-        if new_role != user.role:
-            _check_role_choice(new_role)
-            if _is_self(actor, user):
-                raise _refuse("You cannot change your own role.")
-            _check_grant(actor=actor, role=new_role)
-        _check_last_owner(owners=owners, user=user, role=new_role, is_active=new_active)
+        user_change_check(actor=actor, user=user, role=new_role, is_active=new_active, owners=owners)
 
         old_role = user.role
         if email is not _UNSET:
