@@ -109,9 +109,12 @@ class UserViewSet(viewsets.GenericViewSet):
         except (User.DoesNotExist, ValueError):
             raise NotFound() from None
 
+    @extend_schema(responses=UserSerializer(many=True))
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        # Plain rows, not model instances through the serializer: the same JSON (DRF's encoder
+        # renders the datetimes as UserSerializer does), at a fraction of the cost per row.
+        rows = self.filter_queryset(self.get_queryset()).values(*UserSerializer.Meta.fields)
+        return self.get_paginated_response(self.paginate_queryset(rows))
 
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(self.get_serializer(self.get_object()).data)

@@ -93,6 +93,8 @@ def test_list_and_retrieve_shape(tenant_a, make_user, client_for):
     }
     assert body["created_at"].endswith(("Z", "+00:00"))
     assert "password" not in body
+    listed = next(u for u in page["results"] if u["id"] == member.pk)
+    assert listed == body  # the list's plain rows render exactly as the serializer does
 
 
 def test_unknown_user_is_404_in_the_envelope(tenant_a, make_user, client_for):
