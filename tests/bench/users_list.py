@@ -26,6 +26,7 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.bench.settings")
 os.environ.setdefault("JWT_ACCESS_SECONDS", "3600")
+os.environ.setdefault("LOG_LEVEL", "WARNING")  # both views log alike; keep the console readable
 
 import django
 
