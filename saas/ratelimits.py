@@ -8,7 +8,8 @@
 Counters are fixed one-minute windows (django-ratelimit: Redis SET NX + atomic INCR, so concurrent
 requests each get their own count and no more than the budget get through). Redis down: the
 limit is not enforced (fail open) and a warning is logged, at most once per ten seconds per process;
-the routes keep answering.
+the routes keep answering, and for five seconds after a failure the limiter does not even try
+Redis, so requests don't each wait for a connection timeout.
 """
 
 import logging
@@ -29,7 +30,9 @@ from .net import client_ip
 logger = logging.getLogger(__name__)
 
 _WARN_EVERY_SECONDS = 10.0
+_RETRY_REDIS_AFTER_SECONDS = 5.0  # after a failure, don't make every request wait on a dead Redis
 _last_warning = 0.0
+_skip_until = 0.0
 
 
 def tenant_budget(tenant: Tenant) -> int:
@@ -40,9 +43,10 @@ def tenant_budget(tenant: Tenant) -> int:
     return int(plans.get(tenant.plan, plans["free"]))
 
 
-def _warn_redis_down(group: str, exc: Exception) -> None:
-    global _last_warning
+def _redis_failed(group: str, exc: Exception) -> None:
+    global _last_warning, _skip_until
     now = time.monotonic()
+    _skip_until = now + _RETRY_REDIS_AFTER_SECONDS
     if now - _last_warning >= _WARN_EVERY_SECONDS:
         _last_warning = now
         logger.warning(
@@ -53,10 +57,12 @@ def _warn_redis_down(group: str, exc: Exception) -> None:
 
 def hit(request: HttpRequest, *, group: str, key: str, rate: str | tuple[int, int]) -> dict[str, Any] | None:
     """Counts one request under `group`/`key`; the usage dict, or None when Redis can't be reached."""
+    if time.monotonic() < _skip_until:
+        return None
     try:
         usage = get_usage(request, group=group, key=lambda _g, _r: key, rate=rate, increment=True)
     except Exception as exc:  # Redis down or timing out: fail open, never a 500
-        _warn_redis_down(group, exc)
+        _redis_failed(group, exc)
         return None
     return usage
 

@@ -143,7 +143,7 @@ def test_redis_down_fails_open_with_a_warning(settings, tenant_a, make_user, cli
     }
     import saas.ratelimits
 
-    saas.ratelimits._last_warning = 0.0
+    saas.ratelimits._last_warning = saas.ratelimits._skip_until = 0.0
     with caplog.at_level(logging.WARNING, logger="saas.ratelimits"):
         response = client.get("/api/v1/users/")
         assert response.status_code == 200
@@ -153,3 +153,5 @@ def test_redis_down_fails_open_with_a_warning(settings, tenant_a, make_user, cli
         )
         assert login.status_code == 401
     assert any("Redis unavailable" in r.getMessage() for r in caplog.records)
+    assert saas.ratelimits._skip_until > 0  # the next few seconds skip the dead Redis
+    saas.ratelimits._skip_until = 0.0
