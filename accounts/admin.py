@@ -1,12 +1,25 @@
-"""Platform staff in the platform admin (public schema)."""
+"""Platform staff in the platform admin (public schema); a tenant's users in that tenant's admin."""
 
-from django.contrib import admin
+from typing import Any, cast
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.password_validation import validate_password
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from saas.admin_sites import platform_site
+from saas.admin_sites import platform_site, tenant_site
+from saas.exceptions import ApplicationError
 
-from .models import Role, User
+from .models import TENANT_ROLES, Role, User
+from .services import (
+    normalize_email,
+    user_change_check,
+    user_create,
+    user_create_check,
+    user_deactivate,
+    user_update,
+)
 
 
 @admin.register(User, site=platform_site)
@@ -21,3 +34,91 @@ class PlatformStaffAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # staff are made with `createsuperuser`, which sets a hashed password
+
+
+# ---- Tenant users in each tenant's admin (issue 3): every write goes through accounts.services ----
+
+
+class TenantUserForm(forms.ModelForm):
+    """Checks the role rules as form errors; the service checks them again when saving."""
+
+    actor: User  # set per request by TenantUserAdmin.get_form
+    role = forms.ChoiceField(choices=[(r.value, r.label) for r in TENANT_ROLES])
+    new_password = forms.CharField(
+        label="Password",
+        required=False,
+        strip=False,
+        max_length=1024,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to keep the current password (or, for a new user, to set none).",
+    )
+
+    class Meta:
+        model = User
+        fields = ["email", "first_name", "last_name", "role", "is_active"]
+
+    def clean_email(self) -> str:
+        return normalize_email(self.cleaned_data["email"])
+
+    def clean_new_password(self) -> str:
+        password: str = self.cleaned_data.get("new_password") or ""
+        if password:
+            validate_password(password, self.instance)
+        return password
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        role, is_active = data.get("role"), data.get("is_active", True)
+        if role is None:
+            return data
+        try:
+            if self.instance.pk is None:
+                user_create_check(actor=self.actor, role=role)
+            else:
+                current = User.objects.get(pk=self.instance.pk)
+                user_change_check(actor=self.actor, user=current, role=role, is_active=is_active)
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message) from None
+        return data
+
+
+@admin.register(User, site=tenant_site)
+class TenantUserAdmin(admin.ModelAdmin):
+    form = TenantUserForm
+    list_display = ["email", "first_name", "last_name", "role", "is_active", "created_at"]
+    list_filter = ["role", "is_active"]
+    search_fields = ["email", "first_name", "last_name"]
+    readonly_fields = ["external_id", "created_at", "updated_at", "last_login"]
+    actions = ["deactivate_selected"]
+
+    def get_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
+        fields = ["email", "first_name", "last_name", "role", "is_active", "new_password"]
+        return fields if obj is None else [*fields, *self.readonly_fields]
+
+    def get_form(self, request: HttpRequest, obj: User | None = None, **kwargs: Any) -> type[forms.ModelForm]:
+        form = super().get_form(request, obj, **kwargs)
+        form.actor = request.user  # type: ignore[attr-defined]
+        return form
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return False  # users are deactivated (see the action), never deleted
+
+    def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
+        data = form.cleaned_data
+        fields = {k: data[k] for k in ("email", "first_name", "last_name", "role", "is_active")}
+        actor = cast(User, request.user)
+        if change:
+            password = {"password": data["new_password"]} if data.get("new_password") else {}
+            user_update(actor=actor, user=obj, **fields, **password)
+            return
+        created = user_create(actor=actor, password=data.get("new_password") or None, **fields)
+        obj.__dict__.update(created.__dict__)
+
+    @admin.action(description="Deactivate selected users")
+    def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        actor = cast(User, request.user)
+        for user in queryset:
+            try:
+                user_deactivate(actor=actor, user=user)
+            except ApplicationError as exc:
+                self.message_user(request, f"{user.email}: {exc.message}", messages.ERROR)

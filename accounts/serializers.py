@@ -4,16 +4,18 @@ from typing import Any
 
 from rest_framework import serializers
 
-from .models import User
+from saas.fields import StrictBooleanField, StrictCharField, StrictChoiceField, StrictEmailField
+
+from .models import TENANT_ROLES, User
 
 
 class LoginSerializer(serializers.Serializer):
-    email = serializers.CharField(max_length=254)
-    password = serializers.CharField(max_length=1024, trim_whitespace=False)
+    email = StrictCharField(max_length=254)
+    password = StrictCharField(max_length=1024, trim_whitespace=False)
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField(max_length=4096)
+    refresh = StrictCharField(max_length=4096)
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -35,3 +37,49 @@ class MeSerializer(serializers.ModelSerializer):
         if tenant is None:
             return None
         return {"slug": tenant.slug, "name": tenant.name, "plan": tenant.plan}
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """The user as the API shows it (output only; `password` is never shown)."""
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "role",
+            "is_active",
+            "external_id",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+_ROLE_CHOICES = [role.value for role in TENANT_ROLES]
+
+
+class UserCreateSerializer(serializers.Serializer):
+    """Create body. Anything else in it (`id`, `tenant`, `is_staff`, `external_id`...) is ignored."""
+
+    email = StrictEmailField(max_length=254)
+    password = StrictCharField(
+        max_length=1024, trim_whitespace=False, write_only=True, required=False, allow_null=True, default=None
+    )
+    first_name = StrictCharField(max_length=150, allow_blank=True, required=False, default="")
+    last_name = StrictCharField(max_length=150, allow_blank=True, required=False, default="")
+    role = StrictChoiceField(choices=_ROLE_CHOICES, required=False, default="member")
+    is_active = StrictBooleanField(required=False, default=True)
+
+
+class UserUpdateSerializer(serializers.Serializer):
+    """PUT body: every writable field but `password` is required; PATCH: any subset."""
+
+    email = StrictEmailField(max_length=254)
+    first_name = StrictCharField(max_length=150, allow_blank=True)
+    last_name = StrictCharField(max_length=150, allow_blank=True)
+    role = StrictChoiceField(choices=_ROLE_CHOICES)
+    is_active = StrictBooleanField()
+    password = StrictCharField(max_length=1024, trim_whitespace=False, write_only=True, required=False)

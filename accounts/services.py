@@ -1,4 +1,4 @@
-"""Writes for users and sign-in: login, refresh with rotation, logout."""
+"""Writes for users (create, update, deactivate: the role rules) and sign-in (login, refresh, logout)."""
 
 from contextlib import nullcontext
 from datetime import UTC, datetime
@@ -7,13 +7,17 @@ from typing import Any
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django_tenants.utils import get_public_schema_name, schema_context
+from rest_framework import status
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from audit.services import audit_record
+from saas.exceptions import ApplicationError
+from saas.permissions import role_rank
 from tenants.models import Tenant
 
 from .models import TENANT_ROLES, RevokedAccessToken, Role, User
@@ -30,6 +34,79 @@ def normalize_email(email: str) -> str:
     return User.objects.normalize_email(email.strip()).lower()
 
 
+def _actor_label(actor: User | None) -> str:
+    if actor is None:
+        return "system"
+    return f"platform:{actor.email}" if actor.is_platform_admin else actor.email
+
+
+def _is_self(actor: User, user: User) -> bool:
+    # A platform admin's row lives in the public schema: equal ids there mean nothing here.
+    return not actor.is_platform_admin and actor.pk == user.pk
+
+
+def _refuse(message: str) -> ApplicationError:
+    return ApplicationError(message, code="permission_denied", status_code=status.HTTP_403_FORBIDDEN)
+
+
+def _check_role_choice(role: str) -> None:
+    if role not in TENANT_ROLES:
+        raise ValidationError({"role": [f"Must be one of {', '.join(TENANT_ROLES)}."]})
+
+
+def _check_grant(*, actor: User, role: str) -> None:
+    """Nobody grants a role above their own; so only owners (and platform admins) make owners."""
+    if role_rank(role) > role_rank(actor):
+        if role == Role.OWNER:
+            raise _refuse("Only an owner can make owners.")
+        raise _refuse("You cannot grant a role above your own.")
+
+
+def _check_may_manage(*, actor: User, user: User) -> None:
+    """Admins manage admins and members; only owners (and platform admins) manage owners."""
+    if role_rank(user.role) > role_rank(actor):
+        raise _refuse("You cannot change a user whose role is above your own.")
+
+
+def _lock_active_owners() -> list[int]:
+    """Locks every active owner row (in id order, so concurrent writers queue instead of deadlocking)."""
+    return list(
+        User.objects.select_for_update()
+        .filter(role=Role.OWNER, is_active=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def _check_last_owner(*, owners: list[int], user: User, role: str, is_active: bool) -> None:
+    leaves = user.role == Role.OWNER and user.is_active and (role != Role.OWNER or not is_active)
+    if leaves and [pk for pk in owners if pk != user.pk] == []:
+        raise ApplicationError(
+            "The last active owner cannot be demoted, deactivated or removed.", code="conflict"
+        )
+
+
+def _check_email_free(email: str, *, exclude_pk: int | None = None) -> None:
+    if User.objects.filter(email=email).exclude(pk=exclude_pk).exists():
+        raise ValidationError({"email": ["A user with this email already exists."]})
+
+
+def _check_password(password: str, user: User) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from None
+
+
+def _save(user: User) -> None:
+    """Saves in a savepoint; a concurrent insert of the same email still answers 400, not 500."""
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise ValidationError({"email": ["A user with this email already exists."]}) from None
+
+
 def user_create(
     *,
     email: str,
@@ -38,18 +115,112 @@ def user_create(
     first_name: str = "",
     last_name: str = "",
     external_id: str | None = None,
+    is_active: bool = True,
+    actor: User | None = None,
     validate: bool = True,
 ) -> User:
-    """Creates a user in the active schema; the email is unique regardless of case."""
+    """Creates a user in the active schema; the email is unique regardless of case.
+
+    With an `actor` (a person, through the API or admin) the role rules apply: nobody grants a
+    role above their own. Without one (provisioning, sync) the caller is trusted.
+    """
     email = normalize_email(email)
-    if User.objects.filter(email=email).exists():
-        raise ValidationError({"email": ["A user with this email already exists."]})
-    user = User(email=email, role=role, first_name=first_name, last_name=last_name, external_id=external_id)
+    if actor is not None:
+        user_create_check(actor=actor, role=role)
+    _check_email_free(email)
+    user = User(
+        email=email,
+        role=role,
+        first_name=first_name,
+        last_name=last_name,
+        external_id=external_id,
+        is_active=is_active,
+    )
     if password is not None and validate:
-        validate_password(password, user)
+        _check_password(password, user)
     user.set_password(password)
-    user.save()
+    _save(user)
     return user
+
+
+def user_create_check(*, actor: User, role: str) -> None:
+    """The role rules for a new user, without writing (the admin form shows them as errors)."""
+    _check_role_choice(role)
+    _check_grant(actor=actor, role=role)
+
+
+def user_change_check(
+    *, actor: User, user: User, role: str, is_active: bool, owners: list[int] | None = None
+) -> None:
+    """The role rules for a change, without writing; `user_update` runs them again under lock."""
+    _check_may_manage(actor=actor, user=user)
+    if role != user.role:
+        _check_role_choice(role)
+        if _is_self(actor, user):
+            raise _refuse("You cannot change your own role.")
+        _check_grant(actor=actor, role=role)
+    if owners is None:
+        owners = list(User.objects.filter(role=Role.OWNER, is_active=True).values_list("id", flat=True))
+    _check_last_owner(owners=owners, user=user, role=role, is_active=is_active)
+
+
+_UNSET: Any = object()
+
+
+def user_update(
+    *,
+    actor: User,
+    user: User,
+    email: str = _UNSET,
+    first_name: str = _UNSET,
+    last_name: str = _UNSET,
+    role: str = _UNSET,
+    is_active: bool = _UNSET,
+    password: str = _UNSET,
+) -> User:
+    """Changes the given fields under the role rules; a role change is audited.
+
+    Refused (403): touching a user above your own role, granting a role above your own, changing
+    your own role. Refused (409): leaving the tenant without an active owner.
+    """
+    with transaction.atomic():
+        owners = _lock_active_owners()
+        user = User.objects.select_for_update().get(pk=user.pk)
+        new_role = user.role if role is _UNSET else role
+        new_active = user.is_active if is_active is _UNSET else is_active
+        user_change_check(actor=actor, user=user, role=new_role, is_active=new_active, owners=owners)
+
+        old_role = user.role
+        if email is not _UNSET:
+            user.email = normalize_email(email)
+            _check_email_free(user.email, exclude_pk=user.pk)
+        if first_name is not _UNSET:
+            user.first_name = first_name
+        if last_name is not _UNSET:
+            user.last_name = last_name
+        user.role = new_role
+        user.is_active = new_active
+        if password is not _UNSET:
+            _check_password(password, user)
+            user.set_password(password)
+        _save(user)
+        if old_role != new_role:
+            audit_record(
+                action="update",
+                object_type="user",
+                object_id=user.pk,
+                changes={"role": [old_role, new_role]},
+                actor=_actor_label(actor),
+            )
+    return user
+
+
+def user_deactivate(*, actor: User, user: User) -> User:
+    """What DELETE does: the user can no longer sign in or use any token; the row stays.
+
+    The last active owner cannot be deactivated (409). Reactivate with `is_active: true`.
+    """
+    return user_update(actor=actor, user=user, is_active=False)
 
 
 def auth_login(*, request: HttpRequest, email: str, password: str, tenant: Tenant | None) -> dict[str, Any]:

@@ -4,7 +4,7 @@ Roles in a tenant: owner > admin > member. Platform admins (public-schema staff)
 tenant routes with the rights of an owner; each such use is audited by the authentication layer.
 """
 
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -12,7 +12,9 @@ ROLE_RANK = {"member": 1, "admin": 2, "owner": 3, "platform_admin": 3}
 
 
 def role_rank(user: object) -> int:
-    return ROLE_RANK.get(str(getattr(user, "role", "")), 0)
+    """Rank of a user (its `role` as loaded from the database, never the token's claim) or of a role name."""
+    role = user if isinstance(user, str) else getattr(user, "role", "")
+    return ROLE_RANK.get(str(role), 0)
 
 
 class IsPlatformAdmin(BasePermission):
@@ -55,3 +57,12 @@ class IsTenantAdmin(_TenantRole):
 
 class IsTenantOwner(_TenantRole):
     minimum = "owner"
+
+
+class IsTenantAdminOrReadOnly(BasePermission):
+    """Reads for every member of the route's tenant; writes for owners and admins."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if request.method in SAFE_METHODS:
+            return IsTenantMember().has_permission(request, view)
+        return IsTenantAdmin().has_permission(request, view)

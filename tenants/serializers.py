@@ -1,29 +1,29 @@
 from rest_framework import serializers
 
+from saas.fields import StrictCharField, StrictChoiceField, StrictEmailField, StrictIntegerField
+
 from .models import Plan, Tenant
 
 
 class OwnerSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=1024, trim_whitespace=False, write_only=True)
+    email = StrictEmailField(max_length=254)
+    password = StrictCharField(max_length=1024, trim_whitespace=False, write_only=True)
 
 
 class TenantCreateSerializer(serializers.Serializer):
-    slug = serializers.CharField(max_length=31)
-    name = serializers.CharField(max_length=200)
-    plan = serializers.ChoiceField(choices=Plan.choices, default=Plan.FREE)
-    domains = serializers.ListField(child=serializers.CharField(max_length=253), max_length=20, default=list)
+    slug = StrictCharField(max_length=31)
+    name = StrictCharField(max_length=200)
+    plan = StrictChoiceField(choices=Plan.choices, default=Plan.FREE)
+    domains = serializers.ListField(child=StrictCharField(max_length=253), max_length=20, default=list)
     owner = OwnerSerializer()
-    rate_limit_per_minute = serializers.IntegerField(min_value=1, max_value=10_000_000, required=False)
+    rate_limit_per_minute = StrictIntegerField(min_value=1, max_value=10_000_000, required=False)
 
 
 class TenantUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    plan = serializers.ChoiceField(choices=Plan.choices)
-    domains = serializers.ListField(
-        child=serializers.CharField(max_length=253), max_length=20, required=False
-    )
-    rate_limit_per_minute = serializers.IntegerField(
+    name = StrictCharField(max_length=200)
+    plan = StrictChoiceField(choices=Plan.choices)
+    domains = serializers.ListField(child=StrictCharField(max_length=253), max_length=20, required=False)
+    rate_limit_per_minute = StrictIntegerField(
         min_value=1, max_value=10_000_000, required=False, allow_null=True
     )
 

@@ -87,6 +87,9 @@ SHARED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served locally, no CDN
+    "django_ratelimit",  # per-tenant and login rate limits on Redis
+    "csp",  # Content-Security-Policy header
+    "corsheaders",  # CORS, closed unless CORS_ALLOWED_ORIGINS is set
     "accounts",  # the User table: platform staff in public, tenant users in each tenant
 ]
 TENANT_APPS = [
@@ -137,8 +140,13 @@ CACHES = {
 MIDDLEWARE = [
     "saas.middleware.RequestLogMiddleware",  # request id and one JSON line per request
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before anything that can answer, so errors carry CORS too
+    "saas.security.BodySizeLimitMiddleware",  # 413 before any body is read
+    "saas.security.ApiCacheControlMiddleware",  # Cache-Control: no-store on every API answer
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (matters on HTML pages)
     "whitenoise.middleware.WhiteNoiseMiddleware",  # admin and API docs assets, no CDN
     "tenants.middleware.TenantRoutingMiddleware",  # picks the schema before anything reads it
+    "saas.ratelimits.TenantRateLimitMiddleware",  # every tenant route counts against its tenant's budget
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -259,3 +267,49 @@ DEMO_OWNER_EMAIL = "owner@acme.test"
 DEMO_OWNER_PASSWORD = env.str("DEMO_OWNER_PASSWORD", default="acme-owner-pass")
 DEMO_ADMIN_EMAIL = "admin@platform.test"
 DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="platform-admin-pass")
+
+# ---------------------------------------------------------------------------------------------
+# Rate limits, input limits, security headers and CORS (issue 3)
+# ---------------------------------------------------------------------------------------------
+# Requests per minute per tenant, by plan; Tenant.rate_limit_per_minute overrides it.
+SAAS_PLAN_RATE_LIMITS = {
+    "free": env.int("RATE_LIMIT_FREE", default=600),
+    "pro": env.int("RATE_LIMIT_PRO", default=6000),
+    "enterprise": env.int("RATE_LIMIT_ENTERPRISE", default=60000),
+}
+# Login attempts per minute: per client IP, and per (tenant, email) on tenant and platform routes.
+SAAS_LOGIN_RATE_PER_IP = env.str("LOGIN_RATE_PER_IP", default="30/m")
+SAAS_LOGIN_RATE_PER_EMAIL = env.str("LOGIN_RATE_PER_EMAIL", default="10/m")
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "saas.net.client_ip"  # REMOTE_ADDR unless SAAS_TRUSTED_PROXIES names the proxy
+RATELIMIT_CACHE_PREFIX = "rl:"
+# Redis down: rate-limited routes answer as if under the limit (and log a warning), see docs/issue-3.md.
+RATELIMIT_FAIL_OPEN = True
+
+# Request bodies: at most this many bytes (413 above), JSON at most this deep (400 deeper).
+SAAS_MAX_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+SAAS_MAX_JSON_DEPTH = env.int("SAAS_MAX_JSON_DEPTH", default=32)
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["saas.parsers.StrictJSONParser"]
+
+CSRF_COOKIE_HTTPONLY = True  # pages embed the token; no script needs to read the cookie
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # The Django admin and Swagger UI set inline style attributes; scripts stay strict.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],  # ReDoc's search worker
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False  # the API takes bearer tokens, never cookies, cross-origin
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "x-request-id", "x-tenant-id"]
+CORS_EXPOSE_HEADERS = ["retry-after", "x-ratelimit-limit", "x-ratelimit-remaining", "x-request-id"]

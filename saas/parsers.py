@@ -1,0 +1,59 @@
+"""The one JSON parser of the API: strict UTF-8, bounded size and depth, no NUL characters.
+
+Every failure is a DRF ParseError (400 in the contract's envelope) or 413, never a 500.
+"""
+
+import json
+from typing import Any
+
+from django.conf import settings
+from rest_framework import exceptions, parsers, status
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def check_json_value(value: Any, *, max_depth: int) -> None:
+    """Walks the document without recursion: too deep or any NUL character is refused."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            raise exceptions.ParseError(f"JSON nested deeper than {max_depth} levels.")
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise exceptions.ParseError("NUL characters are not allowed.")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if "\x00" in key:
+                    raise exceptions.ParseError("NUL characters are not allowed.")
+                stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+
+
+class StrictJSONParser(parsers.JSONParser):
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        limit = settings.SAAS_MAX_BODY_BYTES
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise PayloadTooLarge()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise exceptions.ParseError("The request body is not valid UTF-8.") from None
+        try:
+            data = json.loads(text, parse_constant=_reject_constant)
+        except RecursionError:
+            raise exceptions.ParseError("JSON nested too deeply.") from None
+        except ValueError as exc:
+            raise exceptions.ParseError(f"JSON parse error: {exc}") from None
+        check_json_value(data, max_depth=settings.SAAS_MAX_JSON_DEPTH)
+        return data

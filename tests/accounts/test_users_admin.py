@@ -1,0 +1,120 @@
+"""Tenant users in the tenant's Django admin: owners and admins only, every write through the services."""
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from accounts.models import Role, User
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def admin_client(tenant, user):
+    client = Client(HTTP_HOST=f"{tenant.slug}.{settings.SAAS_BASE_DOMAIN}")
+    with schema_context(tenant.schema_name):
+        client.force_login(user)
+    return client
+
+
+def reload(tenant, user):
+    with schema_context(tenant.schema_name):
+        return User.objects.get(pk=user.pk)
+
+
+FORM = {"first_name": "", "last_name": "", "is_active": "on", "new_password": ""}
+
+
+@pytest.mark.parametrize(("role", "expected"), [("owner", 200), ("admin", 200), ("member", 302)])
+def test_only_owners_and_admins_see_the_users(tenant_a, make_user, role, expected):
+    response = admin_client(tenant_a, make_user(tenant_a, role)).get("/admin/accounts/user/")
+    assert response.status_code == expected
+    if expected == 302:
+        assert "/admin/login/" in response["Location"]
+
+
+def test_another_tenants_session_does_not_open_this_admin(tenant_a, tenant_b, make_user):
+    beta_owner = make_user(tenant_b, Role.OWNER)
+    client = Client(HTTP_HOST=f"{tenant_a.slug}.{settings.SAAS_BASE_DOMAIN}")
+    with schema_context(tenant_b.schema_name):
+        client.force_login(beta_owner)
+    assert client.get("/admin/accounts/user/").status_code == 302
+
+
+def test_owner_adds_a_user_through_the_service(tenant_a, make_user):
+    client = admin_client(tenant_a, make_user(tenant_a, Role.OWNER))
+    response = client.post(
+        "/admin/accounts/user/add/",
+        {**FORM, "email": "Added@Example.test", "role": "admin", "new_password": PASSWORD},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    with schema_context(tenant_a.schema_name):
+        user = User.objects.get(email="added@example.test")
+        assert user.role == "admin"
+        assert user.check_password(PASSWORD)
+
+
+def test_admin_cannot_make_an_owner_through_the_admin(tenant_a, make_user):
+    admin_user = make_user(tenant_a, Role.ADMIN)
+    member = make_user(tenant_a, Role.MEMBER)
+    client = admin_client(tenant_a, admin_user)
+    add = client.post("/admin/accounts/user/add/", {**FORM, "email": "boss@example.test", "role": "owner"})
+    assert add.status_code == 200
+    assert b"Only an owner can make owners" in add.content
+    change = client.post(
+        f"/admin/accounts/user/{member.pk}/change/", {**FORM, "email": member.email, "role": "owner"}
+    )
+    assert change.status_code == 200
+    assert reload(tenant_a, member).role == "member"
+    own = client.post(
+        f"/admin/accounts/user/{admin_user.pk}/change/", {**FORM, "email": admin_user.email, "role": "owner"}
+    )
+    assert own.status_code == 200
+    assert reload(tenant_a, admin_user).role == "admin"
+    with schema_context(tenant_a.schema_name):
+        assert not User.objects.filter(email="boss@example.test").exists()
+
+
+def test_admin_cannot_edit_an_owner_through_the_admin(tenant_a, make_user):
+    owner = make_user(tenant_a, Role.OWNER)
+    client = admin_client(tenant_a, make_user(tenant_a, Role.ADMIN))
+    response = client.post(
+        f"/admin/accounts/user/{owner.pk}/change/",
+        {**FORM, "email": owner.email, "role": "owner", "new_password": "taken-over-password-1"},
+    )
+    assert response.status_code == 200
+    assert reload(tenant_a, owner).check_password(PASSWORD)
+
+
+def test_weak_password_is_a_form_error(tenant_a, make_user):
+    client = admin_client(tenant_a, make_user(tenant_a, Role.OWNER))
+    response = client.post(
+        "/admin/accounts/user/add/",
+        {**FORM, "email": "weak@example.test", "role": "member", "new_password": "123"},
+    )
+    assert response.status_code == 200
+    assert b"too short" in response.content
+
+
+def test_deactivate_action_keeps_the_last_owner(tenant_a, make_user):
+    with schema_context(tenant_a.schema_name):
+        owner = User.objects.get(role=Role.OWNER, is_active=True)
+    client = admin_client(tenant_a, owner)
+    member = make_user(tenant_a, Role.MEMBER)
+    response = client.post(
+        "/admin/accounts/user/",
+        {"action": "deactivate_selected", "_selected_action": [owner.pk, member.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert b"last active owner" in response.content
+    assert reload(tenant_a, owner).is_active is True
+    assert reload(tenant_a, member).is_active is False
+
+
+def test_no_delete_in_the_tenant_admin(tenant_a, make_user):
+    member = make_user(tenant_a, Role.MEMBER)
+    client = admin_client(tenant_a, make_user(tenant_a, Role.OWNER))
+    assert client.post(f"/admin/accounts/user/{member.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert reload(tenant_a, member).is_active is True
