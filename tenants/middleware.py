@@ -10,9 +10,11 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django_tenants.utils import get_public_schema_name
 
 from saas.exceptions import error_response
 
+from .models import Tenant
 from .selectors import tenant_for_slug, tenant_slug_for_domain
 from .slugs import is_valid_slug
 
@@ -48,12 +50,28 @@ def _slug_from_host(hostname: str) -> str | None:
     return slug
 
 
+def _activate(tenant: Tenant | None) -> None:
+    """Points the connection at the tenant's schema (or public), re-issuing no SET when it already is.
+
+    django-tenants forgets its `search_path` on every switch; a worker that serves the same
+    tenant (or the platform) again keeps it, which saves a round trip per request.
+    """
+    target = tenant.schema_name if tenant is not None else get_public_schema_name()
+    if connection.schema_name == target and connection.include_public_schema:
+        if tenant is not None:
+            connection.tenant = tenant
+        return
+    if tenant is None:
+        connection.set_schema_to_public()
+    else:
+        connection.set_tenant(tenant)
+
+
 class TenantRoutingMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        connection.set_schema_to_public()
         request.tenant = None  # type: ignore[attr-defined]
 
         named: dict[str, str] = {}
@@ -72,6 +90,7 @@ class TenantRoutingMiddleware:
 
         if not named:
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
+            _activate(None)
             return self.get_response(request)
 
         if not all(is_valid_slug(slug) for slug in named.values()):
@@ -94,8 +113,5 @@ class TenantRoutingMiddleware:
             request.path = request.META.get("SCRIPT_NAME", "") + request.path_info
         request.tenant = tenant  # type: ignore[attr-defined]
         request.urlconf = settings.TENANT_URLCONF  # type: ignore[attr-defined]
-        connection.set_tenant(tenant)
-        try:
-            return self.get_response(request)
-        finally:
-            connection.set_schema_to_public()
+        _activate(tenant)
+        return self.get_response(request)
