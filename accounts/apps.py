@@ -7,3 +7,8 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from audit.registry import track
+
+        from .models import User
+
+        track(User, exclude=["password", "last_login"])  # audited; the password hash never

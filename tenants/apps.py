@@ -7,3 +7,9 @@ class TenantsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401  (routing-cache invalidation)
+        from audit.registry import track
+
+        from .models import Domain, Tenant
+
+        track(Tenant)
+        track(Domain)
