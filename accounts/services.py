@@ -14,6 +14,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from audit.services import audit_record
 from tenants.models import Tenant
 
 from .models import TENANT_ROLES, RevokedAccessToken, Role, User
@@ -55,13 +56,25 @@ def user_create(
 def auth_login(*, request: HttpRequest, email: str, password: str, tenant: Tenant | None) -> dict[str, Any]:
     """Checks credentials in the route's schema; one answer for a wrong password or an unknown email."""
     user = authenticate(request, username=normalize_email(email), password=password)
-    if not isinstance(user, User):
+    allowed = isinstance(user, User) and (
+        user.is_platform_admin if tenant is None else user.role in TENANT_ROLES
+    )
+    if not allowed:
+        _audit_login_failed(email=normalize_email(email))
         raise LoginFailed()
-    if tenant is None and not user.is_platform_admin:
-        raise LoginFailed()
-    if tenant is not None and user.role not in TENANT_ROLES:
-        raise LoginFailed()
+    audit_record(action="login", object_type="accounts.user", object_id=user.pk, actor=user)
     return token_pair(user=user, tenant=tenant)
+
+
+def _audit_login_failed(*, email: str) -> None:
+    known = User.objects.filter(email=email).values_list("pk", flat=True).first()
+    audit_record(
+        action="login_failed",
+        object_type="accounts.user",
+        object_id=known,
+        changes={"email": email},
+        actor="anonymous",
+    )
 
 
 def _token_user(*, token: RefreshToken | AccessToken, tenant: Tenant | None) -> User:
@@ -89,10 +102,19 @@ def auth_refresh(*, refresh: str, tenant: Tenant | None) -> dict[str, Any]:
             .filter(jti=token["jti"])
             .first()
         )
-        if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
-            raise InvalidToken("Token is blacklisted.")
-        BlacklistedToken.objects.create(token=outstanding)
-        return token_pair(user=user, tenant=tenant)
+        reused = outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists()
+        if not reused:
+            BlacklistedToken.objects.create(token=outstanding)
+            return token_pair(user=user, tenant=tenant)
+    # Recorded outside the transaction above, so the refusal can't roll the entry back.
+    audit_record(
+        action="refresh_reuse",
+        object_type="accounts.user",
+        object_id=user.pk,
+        changes={"jti": token["jti"]},
+        actor=user,
+    )
+    raise InvalidToken("Token is blacklisted.")
 
 
 def auth_logout(*, access: AccessToken, refresh: str, user: User, tenant: Tenant | None) -> None:
@@ -109,3 +131,4 @@ def auth_logout(*, access: AccessToken, refresh: str, user: User, tenant: Tenant
     with schema_context(get_public_schema_name()) if public else nullcontext(), transaction.atomic():
         token.blacklist()
         RevokedAccessToken.objects.get_or_create(jti=access["jti"], defaults={"expires_at": expires_at})
+        audit_record(action="logout", object_type="accounts.user", object_id=user.pk, actor=user)

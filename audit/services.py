@@ -189,3 +189,21 @@ def audit_record(
         changes=details or None,
         actor=actor,
     )
+
+
+def tenant_trail_read(*, tenant: Any, via: str, query: dict[str, Any] | None = None) -> None:
+    """A platform admin opening a tenant's trail: audited as `access` in both trails."""
+    from django_tenants.utils import schema_context
+
+    details = {"tenant": tenant.slug, "via": via, "query": query or {}}
+    audit_record(
+        action="access", event="audit_read", object_type="tenants.tenant", object_id=tenant.pk, changes=details
+    )
+    with schema_context(tenant.schema_name):
+        audit_record(
+            action="access",
+            event="audit_read",
+            object_type="tenants.tenant",
+            object_id=tenant.pk,
+            changes=details,
+        )
