@@ -11,4 +11,4 @@ class AccountsConfig(AppConfig):
 
         from .models import User
 
-        track(User, exclude=["password", "last_login"])  # audited; the password hash never
+        track(User, exclude=["last_login"])  # the password hash is masked by `track`

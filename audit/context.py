@@ -91,9 +91,7 @@ def current_stamp(actor: Any = None) -> Stamp:
             user = getattr(request, "user", None)
             label, email = actor_label(user), _user_email(user)
     request_id = (
-        getattr(request, "request_id", "")
-        or current_request_id.get()
-        or (task.request_id if task else "")
+        getattr(request, "request_id", "") or current_request_id.get() or (task.request_id if task else "")
     )
     return Stamp(
         actor=label or "system",

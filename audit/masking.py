@@ -3,5 +3,7 @@
 MASK = "********"
 
 
-def mask_secret(value: str) -> str:
-    return MASK if value and value != "None" else value
+def mask_secret(value: str) -> str | None:
+    if value == "None":  # auditlog hands over str(None) for an empty field
+        return None
+    return MASK if value else value

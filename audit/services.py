@@ -197,7 +197,11 @@ def tenant_trail_read(*, tenant: Any, via: str, query: dict[str, Any] | None = N
 
     details = {"tenant": tenant.slug, "via": via, "query": query or {}}
     audit_record(
-        action="access", event="audit_read", object_type="tenants.tenant", object_id=tenant.pk, changes=details
+        action="access",
+        event="audit_read",
+        object_type="tenants.tenant",
+        object_id=tenant.pk,
+        changes=details,
     )
     with schema_context(tenant.schema_name):
         audit_record(
