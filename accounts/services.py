@@ -93,6 +93,7 @@ def auth_refresh(*, refresh: str, tenant: Tenant | None) -> dict[str, Any]:
         token = RefreshToken(refresh, verify=False)
         token.verify()  # signature and expiry, without the blacklist look-up (done under lock below)
     except TokenError as exc:
+        _audit_refresh_reuse(refresh=refresh)
         raise InvalidToken(str(exc)) from exc
     user = _token_user(token=token, tenant=tenant)
     with transaction.atomic():
@@ -106,15 +107,26 @@ def auth_refresh(*, refresh: str, tenant: Tenant | None) -> dict[str, Any]:
         if not reused:
             BlacklistedToken.objects.create(token=outstanding)
             return token_pair(user=user, tenant=tenant)
-    # Recorded outside the transaction above, so the refusal can't roll the entry back.
+    _audit_refresh_reuse(refresh=refresh)  # outside the transaction: the refusal can't undo it
+    raise InvalidToken("Token is blacklisted.")
+
+
+def _audit_refresh_reuse(*, refresh: str) -> None:
+    """Audits a genuine, unexpired refresh token presented again after rotation or logout."""
+    try:
+        claims = RefreshToken(refresh, verify=False).get_token_backend().decode(refresh, verify=True)
+    except Exception:  # noqa: BLE001 - forged or expired: not a reuse, just an invalid token
+        return
+    if not BlacklistedToken.objects.filter(token__jti=claims.get("jti")).exists():
+        return
+    user = User.objects.filter(pk=claims.get("sub")).first()
     audit_record(
         action="refresh_reuse",
         object_type="accounts.user",
-        object_id=user.pk,
-        changes={"jti": token["jti"]},
-        actor=user,
+        object_id=user.pk if user else None,
+        changes={"jti": claims.get("jti")},
+        actor=user or "anonymous",
     )
-    raise InvalidToken("Token is blacklisted.")
 
 
 def auth_logout(*, access: AccessToken, refresh: str, user: User, tenant: Tenant | None) -> None:
