@@ -115,7 +115,7 @@ def _audit_refresh_reuse(*, refresh: str) -> None:
     """Audits a genuine, unexpired refresh token presented again after rotation or logout."""
     try:
         claims = RefreshToken(refresh, verify=False).get_token_backend().decode(refresh, verify=True)
-    except Exception:  # noqa: BLE001 - forged or expired: not a reuse, just an invalid token
+    except Exception:
         return
     if not BlacklistedToken.objects.filter(token__jti=claims.get("jti")).exists():
         return

@@ -38,9 +38,12 @@ class _Moment(serializers.DateTimeField):
 
     def to_internal_value(self, value: Any) -> datetime:
         text = str(value).strip().replace(" ", "+")  # an unescaped "+" in a query string is a space
-        moment = parse_datetime(text)
+        try:
+            moment = parse_datetime(text)
+            day = parse_date(text) if moment is None else None
+        except ValueError:  # well formed but impossible, e.g. month 13
+            moment = day = None
         if moment is None:
-            day = parse_date(text)
             if day is None:
                 raise serializers.ValidationError("Use an ISO 8601 date or date-time.")
             moment = datetime.combine(day, time.min)

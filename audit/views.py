@@ -14,8 +14,8 @@ from saas.permissions import IsPlatformAdmin, IsTenantAdmin
 from tenants.models import Tenant
 from tenants.slugs import is_valid_slug
 
-from .serializers import AuditEntrySerializer, AuditFilterSerializer
 from .selectors import entry_list
+from .serializers import AuditEntrySerializer, AuditFilterSerializer
 from .services import tenant_trail_read
 
 

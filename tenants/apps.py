@@ -6,9 +6,9 @@ class TenantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (routing-cache invalidation)
         from audit.registry import track
 
+        from . import signals  # noqa: F401  (routing-cache invalidation)
         from .models import Domain, Tenant
 
         track(Tenant)

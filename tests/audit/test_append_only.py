@@ -97,7 +97,8 @@ def test_tenant_admin_cannot_change_or_delete_entries_even_with_a_forged_post(
     assert client.post(f"{base}/delete/", {"post": "yes"}).status_code == 403
     assert client.post("/admin/audit/auditentry/add/", {"actor": "forged"}).status_code == 403
     changelist = client.post(
-        "/admin/audit/auditentry/", {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"}
+        "/admin/audit/auditentry/",
+        {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"},
     )
     assert changelist.status_code in (200, 302, 403)
     assert count(tenant_a) == before

@@ -76,7 +76,9 @@ def test_platform_admin_on_a_tenant_route_is_audited_as_access(tenant_a, platfor
 
 def test_tenant_users_on_their_own_routes_are_not_access_events(tenant_a, make_user):
     user = make_user(tenant_a)
-    assert TenantClient(tenant_a, token=access_token(user, tenant_a)).get("/api/v1/auth/me").status_code == 200
+    assert (
+        TenantClient(tenant_a, token=access_token(user, tenant_a)).get("/api/v1/auth/me").status_code == 200
+    )
     with schema_context(tenant_a.schema_name):
         from audit.models import AuditEntry
 

@@ -104,8 +104,9 @@ def test_domain_row_delete_is_audited(tenant_a, platform_admin):
 def test_user_update_role_change_and_delete_in_a_tenant(tenant_a, make_user):
     owner = make_user(tenant_a, Role.OWNER)
     member = make_user(tenant_a, Role.MEMBER)
-    with schema_context(tenant_a.schema_name), request_context(
-        _fake_request(owner, tenant=tenant_a, request_id="req-user")
+    with (
+        schema_context(tenant_a.schema_name),
+        request_context(_fake_request(owner, tenant=tenant_a, request_id="req-user")),
     ):
         member.first_name = "Renamed"
         member.save()
@@ -163,9 +164,11 @@ def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(staff):
 
 def test_acting_as_names_the_system_actor(tenant_a, make_user):
     user = make_user(tenant_a)
-    with schema_context(tenant_a.schema_name), request_context(
-        _fake_request(user, tenant=tenant_a, request_id="req-hook")
-    ), acting_as("system:user-service"):
+    with (
+        schema_context(tenant_a.schema_name),
+        request_context(_fake_request(user, tenant=tenant_a, request_id="req-hook")),
+        acting_as("system:user-service"),
+    ):
         user.last_name = "Synced"
         user.save()
     entry = last(tenant_a, object_pk=str(user.pk), action=1)

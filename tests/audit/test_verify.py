@@ -53,7 +53,9 @@ def test_an_intact_chain_passes(tenant_a, tenant_b, alpha_chain):
 def test_an_altered_entry_is_named(tenant_a, alpha_chain):
     victim = alpha_chain[2]
     _superuser_sql(
-        tenant_a, "UPDATE audit_auditentry SET changes = '{\"role\": [null, \"owner\"]}' WHERE id = %s", [victim.pk]
+        tenant_a,
+        'UPDATE audit_auditentry SET changes = \'{"role": [null, "owner"]}\' WHERE id = %s',
+        [victim.pk],
     )
     message = _broken("--tenant", "alpha")
     assert f"entry {victim.pk} (seq {victim.seq}) was altered" in message
