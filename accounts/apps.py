@@ -6,4 +6,9 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from audit.registry import track
+
         from . import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from .models import User
+
+        track(User, exclude=["last_login"])  # the password hash is masked by `track`

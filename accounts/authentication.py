@@ -13,6 +13,8 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
+from audit.services import audit_record
+
 from .models import RevokedAccessToken, User
 from .tokens import InvalidToken, check_token_tenant
 
@@ -57,6 +59,15 @@ class TenantJWTAuthentication(JWTAuthentication):
             raise InvalidToken("User is inactive, unknown, or the token was revoked.")
         if token_tenant is None and not user.is_platform_admin:
             raise InvalidToken()
+        if token_tenant is None and tenant is not None:  # platform staff inside a tenant: audited
+            audit_record(
+                action="access",
+                event="platform_access",
+                object_type="tenants.tenant",
+                object_id=tenant.pk,
+                changes={"method": request.method, "path": request.path},
+                actor=user,
+            )
         request.auth_token_tenant = token_tenant  # type: ignore[attr-defined]
         return user, token
 

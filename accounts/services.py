@@ -226,13 +226,25 @@ def user_deactivate(*, actor: User, user: User) -> User:
 def auth_login(*, request: HttpRequest, email: str, password: str, tenant: Tenant | None) -> dict[str, Any]:
     """Checks credentials in the route's schema; one answer for a wrong password or an unknown email."""
     user = authenticate(request, username=normalize_email(email), password=password)
-    if not isinstance(user, User):
+    allowed = isinstance(user, User) and (
+        user.is_platform_admin if tenant is None else user.role in TENANT_ROLES
+    )
+    if not allowed:
+        _audit_login_failed(email=normalize_email(email))
         raise LoginFailed()
-    if tenant is None and not user.is_platform_admin:
-        raise LoginFailed()
-    if tenant is not None and user.role not in TENANT_ROLES:
-        raise LoginFailed()
+    audit_record(action="login", object_type="accounts.user", object_id=user.pk, actor=user)
     return token_pair(user=user, tenant=tenant)
+
+
+def _audit_login_failed(*, email: str) -> None:
+    known = User.objects.filter(email=email).values_list("pk", flat=True).first()
+    audit_record(
+        action="login_failed",
+        object_type="accounts.user",
+        object_id=known,
+        changes={"email": email},
+        actor="anonymous",
+    )
 
 
 def _token_user(*, token: RefreshToken | AccessToken, tenant: Tenant | None) -> User:
@@ -251,6 +263,7 @@ def auth_refresh(*, refresh: str, tenant: Tenant | None) -> dict[str, Any]:
         token = RefreshToken(refresh, verify=False)
         token.verify()  # signature and expiry, without the blacklist look-up (done under lock below)
     except TokenError as exc:
+        _audit_refresh_reuse(refresh=refresh)
         raise InvalidToken(str(exc)) from exc
     user = _token_user(token=token, tenant=tenant)
     with transaction.atomic():
@@ -260,10 +273,30 @@ def auth_refresh(*, refresh: str, tenant: Tenant | None) -> dict[str, Any]:
             .filter(jti=token["jti"])
             .first()
         )
-        if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
-            raise InvalidToken("Token is blacklisted.")
-        BlacklistedToken.objects.create(token=outstanding)
-        return token_pair(user=user, tenant=tenant)
+        reused = outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists()
+        if not reused:
+            BlacklistedToken.objects.create(token=outstanding)
+            return token_pair(user=user, tenant=tenant)
+    _audit_refresh_reuse(refresh=refresh)  # outside the transaction: the refusal can't undo it
+    raise InvalidToken("Token is blacklisted.")
+
+
+def _audit_refresh_reuse(*, refresh: str) -> None:
+    """Audits a genuine, unexpired refresh token presented again after rotation or logout."""
+    try:
+        claims = RefreshToken(refresh, verify=False).get_token_backend().decode(refresh, verify=True)
+    except Exception:
+        return
+    if not BlacklistedToken.objects.filter(token__jti=claims.get("jti")).exists():
+        return
+    user = User.objects.filter(pk=claims.get("sub")).first()
+    audit_record(
+        action="refresh_reuse",
+        object_type="accounts.user",
+        object_id=user.pk if user else None,
+        changes={"jti": claims.get("jti")},
+        actor=user or "anonymous",
+    )
 
 
 def auth_logout(*, access: AccessToken, refresh: str, user: User, tenant: Tenant | None) -> None:
@@ -280,3 +313,4 @@ def auth_logout(*, access: AccessToken, refresh: str, user: User, tenant: Tenant
     with schema_context(get_public_schema_name()) if public else nullcontext(), transaction.atomic():
         token.blacklist()
         RevokedAccessToken.objects.get_or_create(jti=access["jti"], defaults={"expires_at": expires_at})
+        audit_record(action="logout", object_type="accounts.user", object_id=user.pk, actor=user)

@@ -13,6 +13,7 @@ router.register("tenants", TenantViewSet, basename="tenant")
 
 urlpatterns = [
     path("api/v1/auth/", include("accounts.urls")),
+    path("api/v1/audit/", include("audit.urls")),
     path("api/v1/", include(router.urls)),
     path("admin/", platform_site.urls),
     *common_urlpatterns("saas.urls_public"),

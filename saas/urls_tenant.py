@@ -8,6 +8,7 @@ from .urls_common import common_urlpatterns
 urlpatterns = [
     path("api/v1/auth/", include("accounts.urls")),
     path("api/v1/", include("accounts.urls_users")),
+    path("api/v1/audit/", include("audit.urls")),
     path("admin/", tenant_site.urls),
     *common_urlpatterns("saas.urls_tenant"),
 ]

@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from saas.admin_sites import platform_site
 
@@ -27,7 +29,7 @@ class TenantAdmin(admin.ModelAdmin):
     list_display = ["slug", "name", "plan", "status", "rate_limit_per_minute", "created_at"]
     list_filter = ["status", "plan"]
     search_fields = ["slug", "name", "domains__domain"]
-    readonly_fields = ["schema_name", "status", "created_at", "updated_at"]
+    readonly_fields = ["schema_name", "status", "created_at", "updated_at", "audit_trail"]
     actions = ["suspend_selected", "activate_selected"]
 
     def get_form(self, request: HttpRequest, obj: Tenant | None = None, **kwargs: Any) -> type[ModelForm]:
@@ -55,7 +57,13 @@ class TenantAdmin(admin.ModelAdmin):
             "schema_name",
             "created_at",
             "updated_at",
+            "audit_trail",
         ]
+
+    @admin.display(description="Audit trail")
+    def audit_trail(self, obj: Tenant) -> str:
+        url = reverse("platform_admin:audit_auditentry_tenant", args=[obj.slug])
+        return format_html('<a href="{}">Open the audit trail of {}</a>', url, obj.slug)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
         return [*self.readonly_fields, "slug"] if obj else []

@@ -91,6 +91,8 @@ SHARED_APPS = [
     "csp",  # Content-Security-Policy header
     "corsheaders",  # CORS, closed unless CORS_ALLOWED_ORIGINS is set
     "accounts",  # the User table: platform staff in public, tenant users in each tenant
+    "auditlog",  # row-change auditing (its entry model is swapped for audit.AuditEntry)
+    "audit",  # the platform's own audit trail (public schema)
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -99,6 +101,8 @@ TENANT_APPS = [
     "django.contrib.admin",  # a tenant's admin log entries stay in its schema
     "rest_framework_simplejwt.token_blacklist",  # refresh tokens of the tenant's users
     "accounts",  # the tenant's users
+    "auditlog",
+    "audit",  # each tenant's audit trail stays in its schema
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -153,6 +157,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "audit.middleware.AuditContextMiddleware",  # who/where/how for every audit entry
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -313,3 +318,13 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_CREDENTIALS = False  # the API takes bearer tokens, never cookies, cross-origin
 CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "x-request-id", "x-tenant-id"]
 CORS_EXPOSE_HEADERS = ["retry-after", "x-ratelimit-limit", "x-ratelimit-remaining", "x-request-id"]
+
+# ---------------------------------------------------------------------------------------------
+# Audit trail (issue 4)
+# ---------------------------------------------------------------------------------------------
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"  # append-only, hash-chained, one table per schema
+AUDITLOG_STORE_JSON_CHANGES = True  # diffs keep their JSON types (ints, bools, null)
+AUDITLOG_DISABLE_ON_RAW_SAVE = True  # fixture loading is not a change anyone made
+AUDITLOG_MASK_CALLABLE = "audit.masking.mask_secret"  # secrets: never even a partial value
+# Key of the HMAC chain: outside the database, so rows written around the app can't be re-chained.
+AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default=f"audit-chain:{SECRET_KEY}")

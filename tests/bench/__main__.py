@@ -8,7 +8,7 @@ import sys
 
 from .common import ROOT, bench_env
 
-BENCHMARKS = ["tenant_creation", "routing", "users_list"]
+BENCHMARKS = ["tenant_creation", "routing", "users_list", "audit_write"]
 
 
 def main() -> None:

@@ -1,0 +1,47 @@
+"""`GET /api/v1/audit/events`: a tenant's trail on tenant routes (owners, admins), the platform's
+trail on platform routes (platform admins), or with `?tenant=SLUG` that tenant's trail (audited)."""
+
+from contextlib import nullcontext
+
+from django_tenants.utils import schema_context, schema_exists
+from drf_spectacular.utils import extend_schema
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from saas.exceptions import ApplicationError
+from saas.permissions import IsPlatformAdmin, IsTenantAdmin
+from tenants.models import Tenant
+from tenants.slugs import is_valid_slug
+
+from .selectors import entry_list
+from .serializers import AuditEntrySerializer, AuditFilterSerializer
+from .services import tenant_trail_read
+
+
+def _tenant_for(slug: str) -> Tenant:
+    tenant = Tenant.objects.filter(slug=slug).first() if is_valid_slug(slug) else None
+    if tenant is None or not schema_exists(tenant.schema_name):
+        raise ApplicationError("No such tenant.", code="tenant_not_found", status_code=404)
+    return tenant
+
+
+class AuditEventListView(ListAPIView):  # type: ignore[type-arg]
+    serializer_class = AuditEntrySerializer
+    permission_classes = [IsTenantAdmin | IsPlatformAdmin]
+    filter_backends: list[type] = []
+
+    @extend_schema(parameters=[AuditFilterSerializer], responses=AuditEntrySerializer(many=True))
+    def get(self, request: Request) -> Response:
+        data = AuditFilterSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        filters = dict(data.validated_data)
+        slug = filters.pop("tenant", None)
+        schema = None
+        if slug and request.tenant is None:  # on a tenant route the route's tenant is the only one
+            tenant = _tenant_for(slug)
+            tenant_trail_read(tenant=tenant, via="api", query=dict(request.query_params.items()))
+            schema = tenant.schema_name
+        with schema_context(schema) if schema else nullcontext():
+            page = self.paginate_queryset(entry_list(**filters))
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
