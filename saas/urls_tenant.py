@@ -7,7 +7,10 @@ from .urls_common import common_urlpatterns
 
 urlpatterns = [
     path("api/v1/auth/", include("accounts.urls")),
+    path("api/v1/sso/", include("accounts.sso.api_urls")),
+    path("sso/", include("accounts.sso.urls")),
     path("admin/", tenant_site.urls),
+    path("", include("accounts.web_urls")),
     *common_urlpatterns("saas.urls_tenant"),
 ]
 
