@@ -175,7 +175,7 @@ def _refusal_for(exc: BaseException | None) -> SSORefused:
     if isinstance(exc, ResponseLifetimeExceed | ToEarly):
         return SSORefused("token_expired", text[:200])
     if isinstance(exc, SignatureError | SigverError | MissingKey):
-        missing = "not signed" in text or "Signature missing" in text
+        missing = any(m in text for m in ("not signed", "Neither the response", "Signature missing"))
         return SSORefused("signature_missing" if missing else "signature_invalid", text[:200])
     if "AudienceRestrictions" in text:
         return SSORefused("wrong_audience", text[:200])

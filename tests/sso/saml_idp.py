@@ -148,7 +148,7 @@ class SamlIdP:
             to_sign.append((saml2.class_name(assertion), assertion.id))
         if sign_response:
             response.signature = pre_signature_part(
-                response.id, self.server.sec.my_cert, 1, xmldsig.DIGEST_SHA256, xmldsig.SIG_RSA_SHA256
+                response.id, self.server.sec.my_cert, 2, xmldsig.DIGEST_SHA256, xmldsig.SIG_RSA_SHA256
             )
             to_sign.append((saml2.class_name(response), response.id))
         xml = signed_instance_factory(response, self.server.sec, to_sign) if to_sign else str(response)
