@@ -26,8 +26,15 @@ def _b64(data: dict[str, Any]) -> str:
 
 
 class OIDCProvider:
-    def __init__(self, *, client_id: str = "saas-client", client_secret: str = "s3cret-client-secret") -> None:
-        self.key = RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(6), "use": "sig", "alg": "RS256"})
+    def __init__(
+        self,
+        *,
+        client_id: str = "saas-client",
+        client_secret: str = "s3cret-client-secret",  # noqa: S107
+    ) -> None:
+        self.key = RSAKey.generate_key(
+            2048, parameters={"kid": secrets.token_hex(6), "use": "sig", "alg": "RS256"}
+        )
         self.client_id, self.client_secret = client_id, client_secret
         self.codes: dict[str, dict[str, Any]] = {}
         self.user: dict[str, Any] = {}
@@ -45,8 +52,22 @@ class OIDCProvider:
         self.server.shutdown()
         self.server.server_close()
 
-    def login_as(self, sub: str, email: str, *, email_verified: Any = True, groups: list[str] | None = None, **extra: Any) -> None:
-        self.user = {"sub": sub, "email": email, "email_verified": email_verified, "groups": groups or [], **extra}
+    def login_as(
+        self,
+        sub: str,
+        email: str,
+        *,
+        email_verified: Any = True,
+        groups: list[str] | None = None,
+        **extra: Any,
+    ) -> None:
+        self.user = {
+            "sub": sub,
+            "email": email,
+            "email_verified": email_verified,
+            "groups": groups or [],
+            **extra,
+        }
 
     # -- tokens ---------------------------------------------------------------------------------
     def id_token(self, *, nonce: str | None, audience: str | None = None, **override: Any) -> str:
@@ -125,7 +146,9 @@ class OIDCProvider:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def _send(self, status: int, body: Any, content_type: str = "application/json", **headers: str) -> None:
+            def _send(
+                self, status: int, body: Any, content_type: str = "application/json", **headers: str
+            ) -> None:
                 data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -150,7 +173,8 @@ class OIDCProvider:
                     page = (
                         "<!doctype html><title>Test IdP</title><h1>Test identity provider</h1>"
                         f'<form method="post" action="/authorize">{fields}'
-                        f'<button id="approve">Sign in as {html.escape(provider.user.get("email", ""))}</button></form>'
+                        f'<button id="approve">Sign in as {html.escape(provider.user.get("email", ""))}'
+                        "</button></form>"
                     )
                     self._send(200, page, "text/html")
                 elif url.path == "/authorize":

@@ -48,7 +48,9 @@ def _key_and_cert(directory: Path, name: str) -> tuple[Path, Path]:
     )
     key_path, cert_path = directory / f"{name}.key", directory / f"{name}.crt"
     key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return key_path, cert_path
@@ -77,7 +79,9 @@ class SamlIdP:
                     "idp": {
                         "name": f"Test IdP {name}",
                         "endpoints": {
-                            "single_sign_on_service": [(f"{self.base}/sso/redirect", saml2.BINDING_HTTP_REDIRECT)],
+                            "single_sign_on_service": [
+                                (f"{self.base}/sso/redirect", saml2.BINDING_HTTP_REDIRECT)
+                            ],
                         },
                         "name_id_format": [NAMEID_FORMAT_PERSISTENT],
                         "want_authn_requests_signed": False,
@@ -161,9 +165,11 @@ class SamlIdP:
         self._sps.add((entity_id, acs_url))
         self.server.metadata.load(
             "inline",
-            f'<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{html.escape(entity_id)}">'
+            '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
+            f'entityID="{html.escape(entity_id)}">'
             '<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
-            f'<md:AssertionConsumerService Binding="{saml2.BINDING_HTTP_POST}" Location="{html.escape(acs_url)}" index="0"/>'
+            f'<md:AssertionConsumerService Binding="{saml2.BINDING_HTTP_POST}" '
+            f'Location="{html.escape(acs_url)}" index="0"/>'
             "</md:SPSSODescriptor></md:EntityDescriptor>",
         )
 
@@ -189,7 +195,9 @@ class SamlIdP:
                 if url.path == "/metadata":
                     self._send(200, idp.metadata_xml, "application/samlmetadata+xml")
                 elif url.path == "/sso/redirect":
-                    parsed = idp.server.parse_authn_request(params["SAMLRequest"], saml2.BINDING_HTTP_REDIRECT)
+                    parsed = idp.server.parse_authn_request(
+                        params["SAMLRequest"], saml2.BINDING_HTTP_REDIRECT
+                    )
                     request = parsed.message
                     fields = {
                         "request_id": request.id,
@@ -198,12 +206,14 @@ class SamlIdP:
                         "relay_state": params.get("RelayState", ""),
                     }
                     hidden = "".join(
-                        f'<input type="hidden" name="{k}" value="{html.escape(v or "")}">' for k, v in fields.items()
+                        f'<input type="hidden" name="{k}" value="{html.escape(v or "")}">'
+                        for k, v in fields.items()
                     )
                     page = (
                         "<!doctype html><title>Test SAML IdP</title><h1>Test SAML identity provider</h1>"
                         f'<form method="post" action="/sso/approve">{hidden}'
-                        f'<button id="approve">Sign in as {html.escape(idp.user.get("email", ""))}</button></form>'
+                        f'<button id="approve">Sign in as {html.escape(idp.user.get("email", ""))}'
+                        "</button></form>"
                     )
                     self._send(200, page)
                 else:
@@ -222,7 +232,8 @@ class SamlIdP:
                     "<!doctype html><title>Test SAML IdP</title>"
                     f'<form method="post" action="{html.escape(form["acs"])}">'
                     f'<input type="hidden" name="SAMLResponse" value="{saml_response}">'
-                    f'<input type="hidden" name="RelayState" value="{html.escape(form.get("relay_state", ""))}">'
+                    '<input type="hidden" name="RelayState" '
+                    f'value="{html.escape(form.get("relay_state", ""))}">'
                     '<button id="continue">Continue to the service</button></form>'
                 )
                 self._send(200, page)

@@ -82,13 +82,15 @@ def test_oidc_sign_in_in_a_browser(chromium, live_server_url, fresh_tenant, djan
             assert page.is_visible("#integrations-health")
             status, body = page.evaluate(
                 """async () => {
-                    const csrf = document.cookie.split('; ').find(c => c.startsWith('csrftoken=')).split('=')[1];
+                    const csrf = document.cookie.split('; ')
+                        .find(c => c.startsWith('csrftoken=')).split('=')[1];
                     const r = await fetch('/api/v1/auth/sso/token', {method: 'POST', body: '{}',
                         headers: {'X-CSRFToken': csrf, 'Content-Type': 'application/json'}});
                     return [r.status, await r.json()];
                 }"""
             )
-            assert status == 200 and body["token_type"] == "Bearer"
+            assert status == 200
+            assert body["token_type"] == "Bearer"
             page.click("#sign-out")
             page.wait_for_url(base + "/login/")
     finally:
@@ -125,6 +127,7 @@ def test_saml_sign_in_in_a_browser_survives_the_cross_site_post(
             # ... and the same-site follow-up carries the session that started the sign-in.
             assert "sessionid=" in finish.all_headers().get("cookie", "")
             acs_response = acs.response()
-            assert acs_response is not None and "set-cookie" not in acs_response.all_headers()
+            assert acs_response is not None
+            assert "set-cookie" not in acs_response.all_headers()
     finally:
         idp.close()

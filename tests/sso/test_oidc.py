@@ -33,7 +33,8 @@ def test_authorization_request_carries_state_nonce_and_pkce(tenant_a, oidc_idp):
     assert params["client_id"] == [oidc_idp.client_id]
     assert params["redirect_uri"] == ["http://alpha.localhost/sso/oidc/callback/"]
     assert params["code_challenge_method"] == ["S256"]
-    assert len(params["state"][0]) >= 32 and len(params["nonce"][0]) >= 32
+    assert len(params["state"][0]) >= 32
+    assert len(params["nonce"][0]) >= 32
     assert "openid" in params["scope"][0].split()
 
 
@@ -42,9 +43,11 @@ def test_jit_user_with_mapped_role_signs_in(tenant_a, oidc_idp, audit_log):
     oidc_idp.login_as("sub-1", "Ada@Example.test", groups=["saas-admins"], given_name="Ada")
     client = browser(tenant_a)
     response = oidc_sign_in(client, next_path="/?tab=1")
-    assert response.status_code == 302 and response["Location"] == "/?tab=1"
+    assert response.status_code == 302
+    assert response["Location"] == "/?tab=1"
     home = client.get("/")
-    assert home.status_code == 200 and b"ada@example.test" in home.content
+    assert home.status_code == 200
+    assert b"ada@example.test" in home.content
     with schema_context(tenant_a.schema_name):
         user = User.objects.get(email="ada@example.test")
         assert (user.role, user.first_name, user.has_usable_password()) == ("admin", "Ada", False)
@@ -52,7 +55,8 @@ def test_jit_user_with_mapped_role_signs_in(tenant_a, oidc_idp, audit_log):
         assert (link.protocol, link.issuer, link.subject) == ("oidc", oidc_idp.issuer, "sub-1")
     assert signed_in_sessions(tenant_a) == [str(user.pk)]
     events = [c["changes"].get("event") for c in audit_log]
-    assert "sso_jit" in events and "sso_login" in events
+    assert "sso_jit" in events
+    assert "sso_login" in events
     # The token request carried the PKCE verifier, and the client secret in Basic auth only.
     assert oidc_idp.token_requests[-1]["code_verifier"]
     assert "client_secret" not in oidc_idp.token_requests[-1]
@@ -67,7 +71,8 @@ def test_relogin_reapplies_the_role_from_the_idp(tenant_a, oidc_idp, audit_log):
     with schema_context(tenant_a.schema_name):
         assert User.objects.get(email="bo@example.test").role == Role.MEMBER
     changes = [c for c in audit_log if c["changes"].get("role") == ["admin", "member"]]
-    assert len(changes) == 1 and changes[0]["changes"]["source"] == "sso:oidc"
+    assert len(changes) == 1
+    assert changes[0]["changes"]["source"] == "sso:oidc"
 
 
 def test_highest_mapped_role_wins(tenant_a, oidc_idp):
@@ -87,7 +92,9 @@ def test_sso_session_exchanges_for_the_api_token_pair(tenant_a, oidc_idp):
     oidc_sign_in(client)
     client.get("/")  # any page gives the browser its CSRF cookie
     csrf = client.cookies["csrftoken"].value
-    assert client.post("/api/v1/auth/sso/token", content_type="application/json").status_code == 403  # no CSRF token: refused
+    assert (
+        client.post("/api/v1/auth/sso/token", content_type="application/json").status_code == 403
+    )  # no CSRF token: refused
     response = client.post("/api/v1/auth/sso/token/", content_type="application/json", HTTP_X_CSRFTOKEN=csrf)
     assert response.status_code == 200, response.content
     body = response.json()
@@ -260,7 +267,9 @@ def test_idp_error_and_disabled_provider_are_refused(tenant_a, oidc_idp):
     assert refusal(client.get("/sso/oidc/login/")) == "not_configured"
     configure_oidc(tenant_a, oidc_idp)
     state = parse_qs(urlsplit(oidc_begin(client)).query)["state"][0]
-    assert refusal(client.get("/sso/oidc/callback/", {"error": "access_denied", "state": state})) == "idp_error"
+    assert (
+        refusal(client.get("/sso/oidc/callback/", {"error": "access_denied", "state": state})) == "idp_error"
+    )
     assert_not_signed_in(client, tenant_a)
 
 
@@ -274,4 +283,5 @@ def test_last_owner_is_not_demoted_by_the_idp(tenant_a, oidc_idp, audit_log):
     oidc_sign_in(browser(tenant_a))
     with schema_context(tenant_a.schema_name):
         assert User.objects.get(email="pat@example.test").role == Role.OWNER
-    assert audit_log and any(c["changes"].get("event") == "sso_role_change_refused" for c in audit_log)
+    assert audit_log
+    assert any(c["changes"].get("event") == "sso_role_change_refused" for c in audit_log)

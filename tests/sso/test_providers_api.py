@@ -28,17 +28,21 @@ def oidc_body(idp, **extra):
 
 
 @pytest.mark.parametrize("via", ROUTING_FORMS)
-def test_admin_configures_oidc_and_the_secret_is_never_returned(tenant_a, make_user, client_for, oidc_idp, via):
+def test_admin_configures_oidc_and_the_secret_is_never_returned(
+    tenant_a, make_user, client_for, oidc_idp, via
+):
     admin = make_user(tenant_a, Role.ADMIN)
     client = client_for(tenant_a, admin, via=via)
     response = client.put("/api/v1/sso/providers/oidc", oidc_body(oidc_idp))
     assert response.status_code == 200, response.content
     body = response.json()
-    assert "client_secret" not in body and body["client_secret_set"] is True
+    assert "client_secret" not in body
+    assert body["client_secret_set"] is True
     assert body["allowed_domains"] == ["example.test"]
     assert body["redirect_uri"].endswith("/sso/oidc/callback/")
     got = client.get("/api/v1/sso/providers/oidc/").json()
-    assert got["issuer"] == oidc_idp.issuer and oidc_idp.client_secret not in str(got)
+    assert got["issuer"] == oidc_idp.issuer
+    assert oidc_idp.client_secret not in str(got)
     with schema_context(tenant_a.schema_name):
         stored = OidcProvider.objects.get()
         assert oidc_idp.client_secret not in stored.client_secret_encrypted
@@ -51,9 +55,13 @@ def test_admin_configures_oidc_and_the_secret_is_never_returned(tenant_a, make_u
 def test_configuration_stays_in_its_tenant(tenant_a, tenant_b, make_user, client_for, oidc_idp):
     admin_a = make_user(tenant_a, Role.ADMIN)
     admin_b = make_user(tenant_b, Role.ADMIN)
-    assert client_for(tenant_a, admin_a).put("/api/v1/sso/providers/oidc", oidc_body(oidc_idp)).status_code == 200
+    assert (
+        client_for(tenant_a, admin_a).put("/api/v1/sso/providers/oidc", oidc_body(oidc_idp)).status_code
+        == 200
+    )
     other = client_for(tenant_b, admin_b).get("/api/v1/sso/providers/oidc").json()
-    assert other["enabled"] is False and other["issuer"] == ""
+    assert other["enabled"] is False
+    assert other["issuer"] == ""
     with schema_context(tenant_b.schema_name):
         assert not OidcProvider.objects.exists()
     # An admin of A can neither read nor write B's provider with A's token.
@@ -79,7 +87,8 @@ def test_admin_cannot_map_a_group_to_owner(tenant_a, make_user, client_for, oidc
     admin, owner = make_user(tenant_a, Role.ADMIN), make_user(tenant_a, Role.OWNER)
     body = oidc_body(oidc_idp, role_map={"x": "owner"})
     refused = client_for(tenant_a, admin).put("/api/v1/sso/providers/oidc", body)
-    assert refused.status_code == 400 and "role_map" in refused.json()["error"]["details"]
+    assert refused.status_code == 400
+    assert "role_map" in refused.json()["error"]["details"]
     assert client_for(tenant_a, owner).put("/api/v1/sso/providers/oidc", body).status_code == 200
 
 
@@ -95,8 +104,11 @@ def test_invalid_oidc_configurations_are_refused(tenant_a, make_user, client_for
         response = client.put("/api/v1/sso/providers/oidc", body)
         assert response.status_code == 400, (field, response.content)
         assert field in response.json()["error"]["details"], (field, response.json())
-    unreachable = client.put("/api/v1/sso/providers/oidc", oidc_body(oidc_idp, issuer="http://127.0.0.1:9/idp"))
-    assert unreachable.status_code == 400 and "issuer" in unreachable.json()["error"]["details"]
+    unreachable = client.put(
+        "/api/v1/sso/providers/oidc", oidc_body(oidc_idp, issuer="http://127.0.0.1:9/idp")
+    )
+    assert unreachable.status_code == 400
+    assert "issuer" in unreachable.json()["error"]["details"]
 
 
 def test_saml_provider_from_inline_metadata_or_url(tenant_a, make_user, client_for, saml_idp):
@@ -109,20 +121,30 @@ def test_saml_provider_from_inline_metadata_or_url(tenant_a, make_user, client_f
     assert data["sp_entity_id"] == "http://alpha.localhost/sso/saml/metadata/"
     assert data["sp_acs_url"] == "http://alpha.localhost/sso/saml/acs/"
     assert data["allow_idp_initiated"] is False
-    by_url = client.put("/api/v1/sso/providers/saml", {"enabled": True, "idp_metadata_url": saml_idp.entity_id})
-    assert by_url.status_code == 200 and by_url.json()["idp_entity_id"] == saml_idp.entity_id
+    by_url = client.put(
+        "/api/v1/sso/providers/saml", {"enabled": True, "idp_metadata_url": saml_idp.entity_id}
+    )
+    assert by_url.status_code == 200
+    assert by_url.json()["idp_entity_id"] == saml_idp.entity_id
     with schema_context(tenant_a.schema_name):
         assert SamlProvider.objects.get().idp_metadata_xml.strip() == saml_idp.metadata_xml.strip()
 
 
 def test_invalid_saml_configurations_are_refused(tenant_a, make_user, client_for, saml_idp):
     client = client_for(tenant_a, make_user(tenant_a, Role.OWNER))
-    both = {"enabled": True, "idp_metadata_xml": saml_idp.metadata_xml, "idp_metadata_url": saml_idp.entity_id}
+    both = {
+        "enabled": True,
+        "idp_metadata_xml": saml_idp.metadata_xml,
+        "idp_metadata_url": saml_idp.entity_id,
+    }
     assert client.put("/api/v1/sso/providers/saml", both).status_code == 400
     garbage = client.put("/api/v1/sso/providers/saml", {"enabled": True, "idp_metadata_xml": "<x/>"})
     assert garbage.status_code == 400
     bomb = '<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'
-    assert client.put("/api/v1/sso/providers/saml", {"enabled": True, "idp_metadata_xml": bomb}).status_code == 400
+    assert (
+        client.put("/api/v1/sso/providers/saml", {"enabled": True, "idp_metadata_xml": bomb}).status_code
+        == 400
+    )
     assert client.put("/api/v1/sso/providers/saml", {"enabled": True}).status_code == 400
 
 
@@ -134,6 +156,14 @@ def test_sso_login_bridge_returns_the_redirect_url(tenant_a, tenant_b, make_user
     assert response.status_code == 200
     assert response.json() == {"redirect_url": "http://alpha.localhost/sso/oidc/login/?next=%2Fusers"}
     # Not enabled here, or at the twin tenant: refused.
-    assert client_for(tenant_a).post("/api/v1/auth/sso/login", {"protocol": "saml", "next": "/"}).status_code == 400
-    assert client_for(tenant_b).post("/api/v1/auth/sso/login", {"protocol": "oidc", "next": "/"}).status_code == 400
-    assert client_for(None).post("/api/v1/auth/sso/login", {"protocol": "oidc", "next": "/"}).status_code == 404
+    assert (
+        client_for(tenant_a).post("/api/v1/auth/sso/login", {"protocol": "saml", "next": "/"}).status_code
+        == 400
+    )
+    assert (
+        client_for(tenant_b).post("/api/v1/auth/sso/login", {"protocol": "oidc", "next": "/"}).status_code
+        == 400
+    )
+    assert (
+        client_for(None).post("/api/v1/auth/sso/login", {"protocol": "oidc", "next": "/"}).status_code == 404
+    )

@@ -50,7 +50,8 @@ def test_whatever_is_accepted_is_a_path_on_this_host(value):
         # Resolved against our own origin the way a browser would, it stays on our origin.
         resolved = urlsplit(urljoin("https://alpha.example/", value.replace("\\", "/")))
         assert (resolved.scheme, resolved.netloc) == ("https", "alpha.example")
-        assert value.startswith("/") and not value.startswith("//")
+        assert value.startswith("/")
+        assert not value.startswith("//")
 
 
 @pytest.mark.django_db
@@ -62,7 +63,8 @@ def test_open_redirects_are_refused_everywhere(tenant_a, make_user, oidc_idp, va
     user = make_user(tenant_a)
     client = browser(tenant_a)
     signed_in = client.post("/login/", {"email": user.email, "password": PASSWORD, "next": value})
-    assert signed_in.status_code == 302 and signed_in["Location"] == "/"
+    assert signed_in.status_code == 302
+    assert signed_in["Location"] == "/"
     assert client.get("/login/", {"next": value})["Location"] == "/"  # already signed in
     # The OIDC flow stores the sanitized value; the API bridge refuses it outright.
     from .conftest import oidc_sign_in
@@ -72,5 +74,6 @@ def test_open_redirects_are_refused_everywhere(tenant_a, make_user, oidc_idp, va
     api = browser(tenant_a).post(
         "/api/v1/auth/sso/login", {"protocol": "oidc", "next": value}, content_type="application/json"
     )
-    assert api.status_code == 400 and "next" in api.json()["error"]["details"]
+    assert api.status_code == 400
+    assert "next" in api.json()["error"]["details"]
     assert OWNER  # the fixture module is imported for its helpers

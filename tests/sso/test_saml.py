@@ -30,7 +30,9 @@ def test_sp_metadata_names_this_tenants_acs(tenant_a, tenant_b):
     assert 'entityID="http://alpha.localhost/sso/saml/metadata/"' in body
     assert "http://alpha.localhost/sso/saml/acs/" in body
     assert "beta.localhost" not in body
-    assert "http://beta.localhost/sso/saml/acs/" in browser(tenant_b).get("/sso/saml/metadata/").content.decode()
+    assert (
+        "http://beta.localhost/sso/saml/acs/" in browser(tenant_b).get("/sso/saml/metadata/").content.decode()
+    )
 
 
 def test_jit_user_with_mapped_role_signs_in(tenant_a, saml_idp, audit_log):
@@ -38,16 +40,19 @@ def test_jit_user_with_mapped_role_signs_in(tenant_a, saml_idp, audit_log):
     saml_idp.login_as("nid-1", "Ann@Example.test", groups=["saas-admins"])
     client = browser(tenant_a)
     response = saml_sign_in(client, tenant_a, saml_idp, next_path="/?from=saml")
-    assert response.status_code == 302 and response["Location"] == "/?from=saml"
+    assert response.status_code == 302
+    assert response["Location"] == "/?from=saml"
     home = client.get("/")
-    assert home.status_code == 200 and b"ann@example.test" in home.content
+    assert home.status_code == 200
+    assert b"ann@example.test" in home.content
     with schema_context(tenant_a.schema_name):
         user = User.objects.get(email="ann@example.test")
         assert user.role == Role.ADMIN
         link = SsoIdentity.objects.get(user=user)
         assert (link.protocol, link.issuer, link.subject) == ("saml", saml_idp.entity_id, "nid-1")
     events = [c["changes"].get("event") for c in audit_log]
-    assert "sso_jit" in events and "sso_login" in events
+    assert "sso_jit" in events
+    assert "sso_login" in events
 
 
 def test_relogin_reapplies_the_role_and_exchanges_tokens(tenant_a, saml_idp):
@@ -61,7 +66,9 @@ def test_relogin_reapplies_the_role_and_exchanges_tokens(tenant_a, saml_idp):
         assert User.objects.get(email="bea@example.test").role == Role.MEMBER
     client.get("/")
     response = client.post(
-        "/api/v1/auth/sso/token", content_type="application/json", HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value
+        "/api/v1/auth/sso/token",
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
     )
     assert response.status_code == 200
     assert response.json()["token_type"] == "Bearer"
@@ -84,7 +91,11 @@ def test_response_only_signature_is_enough(tenant_a, saml_idp):
 # -- refusals: each leaves the browser signed out -------------------------------------------------
 def _post(tenant, client, idp, **kwargs):
     request = saml_begin(client, idp)
-    args = {"acs_url": request["acs"], "audience": request["audience"], "in_response_to": request["request_id"]}
+    args = {
+        "acs_url": request["acs"],
+        "audience": request["audience"],
+        "in_response_to": request["request_id"],
+    }
     return saml_post(tenant, idp.response(**{**args, **kwargs}), request["relay_state"])
 
 
@@ -92,7 +103,10 @@ def test_unsigned_response_is_refused(tenant_a, saml_idp, audit_log):
     configure_saml(tenant_a, saml_idp)
     saml_idp.login_as("nid-4", "dan@example.test")
     client = browser(tenant_a)
-    assert refusal(_post(tenant_a, client, saml_idp, sign_response=False, sign_assertion=False)) == "signature_missing"
+    assert (
+        refusal(_post(tenant_a, client, saml_idp, sign_response=False, sign_assertion=False))
+        == "signature_missing"
+    )
     assert_not_signed_in(client, tenant_a)
     assert audit_log[-1]["changes"]["reason"] == "signature_missing"
 
@@ -179,7 +193,9 @@ def test_response_of_tenant_a_idp_is_refused_at_tenant_b(tenant_a, tenant_b, sam
     client_b = browser(tenant_b)
     request_b = saml_begin(client_b, other_saml_idp)
     # A's IdP answers B's request, addressed to B: B does not trust A's IdP's key.
-    forged = saml_idp.response(acs_url=request_b["acs"], audience=request_b["audience"], in_response_to=request_b["request_id"])
+    forged = saml_idp.response(
+        acs_url=request_b["acs"], audience=request_b["audience"], in_response_to=request_b["request_id"]
+    )
     assert refusal(saml_post(tenant_b, forged)) in {"signature_invalid", "invalid_response", "wrong_issuer"}
     # A genuine response for A, posted to B's ACS (IdP-initiated, which B allows): refused.
     client_a = browser(tenant_a)
@@ -221,7 +237,8 @@ def test_acs_post_sets_no_cookie(tenant_a, saml_idp):
     saml_idp.login_as("nid-12", "kay@example.test")
     posted = _post(tenant_a, browser(tenant_a), saml_idp)
     assert posted["Location"].startswith("/sso/saml/finish/")
-    assert "sessionid" not in posted.cookies and "csrftoken" not in posted.cookies
+    assert "sessionid" not in posted.cookies
+    assert "csrftoken" not in posted.cookies
 
 
 def test_disallowed_domain_is_refused(tenant_a, saml_idp):
