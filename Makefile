@@ -34,7 +34,7 @@ run: prepare
 	@$(WITH_SERVICES) exec $(VENV)/bin/honcho start -f Procfile
 
 test: prepare
-	@$(WITH_SERVICES) $(VENV)/bin/pytest
+	@$(WITH_SERVICES) $(VENV)/bin/pytest -rs
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

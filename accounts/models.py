@@ -87,3 +87,9 @@ class RevokedAccessToken(models.Model):
 
     def __str__(self) -> str:
         return self.jti
+
+
+# Single sign-on models live in accounts/sso; importing them here registers them with the app.
+from .sso.models import OidcProvider, SamlProvider, SsoIdentity  # noqa: E402
+
+__all__ = ["OidcProvider", "RevokedAccessToken", "Role", "SamlProvider", "SsoIdentity", "User"]

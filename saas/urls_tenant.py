@@ -9,7 +9,10 @@ urlpatterns = [
     path("api/v1/auth/", include("accounts.urls")),
     path("api/v1/", include("accounts.urls_users")),
     path("api/v1/audit/", include("audit.urls")),
+    path("api/v1/sso/", include("accounts.sso.api_urls")),
+    path("sso/", include("accounts.sso.urls")),
     path("admin/", tenant_site.urls),
+    path("", include("accounts.web_urls")),
     *common_urlpatterns("saas.urls_tenant"),
 ]
 

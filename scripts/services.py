@@ -226,6 +226,38 @@ def up() -> None:
     RUN.mkdir(exist_ok=True)
     (RUN / "services.env").write_text(f"DATABASE_URL={database_url}\nREDIS_URL={redis_url}\n")
     print(f"PostgreSQL: {database_url}\nRedis:      {redis_url}")
+    check_system_tools()
+
+
+SYSTEM_TOOLS = {
+    # program: (what needs it, how to install it)
+    "xmlsec1": (
+        "SAML single sign-on (signature checks)",
+        "Debian/Ubuntu: apt-get install xmlsec1; macOS: brew install libxmlsec1",
+    ),
+}
+CHROMIUM = "/usr/bin/chromium"
+
+
+def check_system_tools() -> None:
+    """Says what optional system programs are present, and exactly what to install when not."""
+    for program, (purpose, install) in SYSTEM_TOOLS.items():
+        found = shutil.which(program)
+        if found:
+            print(f"{program}: {found}")
+        else:
+            print(
+                f"warning: {program} not found; needed for {purpose}. Install it ({install}).",
+                file=sys.stderr,
+            )
+    if os.path.exists(CHROMIUM):
+        print(f"chromium: {CHROMIUM} (browser tests run)")
+    else:
+        print(
+            f"note: no Chromium at {CHROMIUM}; the browser tests will be skipped "
+            "(Debian/Ubuntu: apt-get install chromium).",
+            file=sys.stderr,
+        )
 
 
 def down() -> None:

@@ -328,3 +328,24 @@ AUDITLOG_DISABLE_ON_RAW_SAVE = True  # fixture loading is not a change anyone ma
 AUDITLOG_MASK_CALLABLE = "audit.masking.mask_secret"  # secrets: never even a partial value
 # Key of the HMAC chain: outside the database, so rows written around the app can't be re-chained.
 AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default=f"audit-chain:{SECRET_KEY}")
+
+# ---------------------------------------------------------------------------------------------
+# Single sign-on (issue 7)
+# Each tenant configures its own IdPs (accounts/sso); nothing below names an IdP. The OIDC and
+# SAML libraries read the current tenant's provider, never global OIDC_*/SAML_CONFIG values.
+# ---------------------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # email + password (API and sign-in page)
+    "accounts.sso.oidc.TenantOIDCBackend",  # only from /sso/oidc/callback/
+    "accounts.sso.saml.TenantSaml2Backend",  # only from /sso/saml/finish/
+]
+LOGIN_REDIRECT_URL = "/"
+SSO_HTTP_TIMEOUT = env.float("SSO_HTTP_TIMEOUT", default=5.0)  # every call to an IdP
+SSO_DISCOVERY_CACHE_SECONDS = env.int("SSO_DISCOVERY_CACHE_SECONDS", default=300)
+SSO_CLOCK_SKEW_SECONDS = env.int("SSO_CLOCK_SKEW_SECONDS", default=60)
+SSO_STATE_TTL_SECONDS = 600  # an SSO sign-in must finish within 10 minutes
+SSO_HANDOFF_TTL_SECONDS = 120  # SAML: from the ACS POST to the browser's follow-up GET
+SAML_CONFIG_LOADER = "accounts.sso.saml.saml_config_loader"
+SAML_DEFAULT_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+SAML_XMLSEC_BINARY = env.str("SAML_XMLSEC_BINARY", default="")  # default: xmlsec1 on PATH
+SAML_CSP_HANDLER = ""  # no django-csp; responses carry no inline script

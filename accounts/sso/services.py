@@ -1,0 +1,365 @@
+"""SSO rules shared by both protocols: provider configuration, user matching, JIT and roles.
+
+Users are matched by (protocol, issuer, subject) only. An email that already belongs to a local
+account which is not linked to that identity is refused, never merged: another IdP (or a
+password account) cannot take over an account by asserting the same address.
+"""
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import ROLE_RANK, TENANT_ROLES, Role, User
+from accounts.services import normalize_email, user_create
+from audit import services as audit
+
+from .models import OidcProvider, Protocol, SamlProvider, SsoIdentity
+
+logger = logging.getLogger(__name__)
+
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
+REFUSAL_MESSAGES = {
+    "not_configured": "Single sign-on is not set up for this organisation.",
+    "state_mismatch": "The sign-in attempt expired or did not start here. Please try again.",
+    "nonce_mismatch": "The identity provider's answer did not match this sign-in attempt.",
+    "invalid_token": "The identity provider's answer could not be verified.",
+    "algorithm_not_allowed": "The identity provider signed its answer with an algorithm we do not accept.",
+    "wrong_issuer": "The answer came from an identity provider this organisation does not use.",
+    "wrong_audience": "The identity provider's answer was meant for another application.",
+    "token_expired": "The identity provider's answer has expired. Please try again.",
+    "email_missing": "The identity provider did not send an email address.",
+    "email_not_verified": "Your email address is not verified at the identity provider.",
+    "domain_not_allowed": "Your email domain is not allowed to sign in here.",
+    "identity_conflict": "An account with this email already exists and is not linked to this "
+    "identity provider. Ask an administrator.",
+    "jit_disabled": "You do not have an account here yet. Ask an administrator to invite you.",
+    "user_inactive": "Your account is deactivated.",
+    "idp_error": "The identity provider refused or could not complete the sign-in.",
+    "idp_unreachable": "The identity provider could not be reached. Please try again later.",
+    "signature_missing": "The identity provider's answer was not signed.",
+    "signature_invalid": "The identity provider's answer could not be verified.",
+    "unsolicited": "This sign-in did not start here, and this organisation does not accept "
+    "sign-ins started at the identity provider.",
+    "replayed": "This sign-in answer was already used.",
+    "destination_mismatch": "The identity provider's answer was addressed to another place.",
+    "binding_mismatch": "This sign-in was started in another browser. Please try again.",
+    "subject_missing": "The identity provider did not identify the user in a stable way.",
+    "invalid_response": "The identity provider's answer could not be read.",
+}
+
+
+class SSORefused(Exception):
+    """A sign-in refused for `reason` (a key of REFUSAL_MESSAGES); no session may result."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason if reason in REFUSAL_MESSAGES else "invalid_response"
+        self.detail = detail
+
+    @property
+    def message(self) -> str:
+        return REFUSAL_MESSAGES[self.reason]
+
+
+@dataclass(frozen=True)
+class ExternalIdentity:
+    """What an IdP asserted about a user, after the protocol layer verified it."""
+
+    protocol: str
+    issuer: str
+    subject: str
+    email: str
+    email_verified: bool
+    groups: list[str] = field(default_factory=list)
+    first_name: str = ""
+    last_name: str = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Provider configuration
+# ---------------------------------------------------------------------------------------------
+def _actor_rank(actor: Any) -> int:
+    if getattr(actor, "is_platform_admin", False):
+        return ROLE_RANK[Role.OWNER]
+    return ROLE_RANK.get(getattr(actor, "role", ""), 0)
+
+
+def _clean_common(*, actor: Any, role_map: Any, default_role: Any, allowed_domains: Any) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    if not isinstance(role_map, dict) or not all(
+        isinstance(k, str) and k and v in TENANT_ROLES for k, v in role_map.items()
+    ):
+        errors["role_map"] = ["Map group names to one of: owner, admin, member."]
+        role_map = {}
+    if default_role not in TENANT_ROLES:
+        errors["default_role"] = ["Choose one of: owner, admin, member."]
+    granted = [*role_map.values(), default_role] if default_role in TENANT_ROLES else [*role_map.values()]
+    if any(ROLE_RANK[r] > _actor_rank(actor) for r in granted):
+        errors.setdefault("role_map", []).append("Nobody can grant a role above their own.")
+    domains: list[str] = []
+    for raw in allowed_domains if isinstance(allowed_domains, list) else [None]:
+        domain = str(raw).strip().lower().lstrip("@") if isinstance(raw, str) else ""
+        if not _DOMAIN_RE.match(domain):
+            errors.setdefault("allowed_domains", []).append(f"{raw!r} is not a domain name.")
+        elif domain not in domains:
+            domains.append(domain)
+    if errors:
+        raise ValidationError(errors)
+    return {"role_map": dict(role_map), "default_role": default_role, "allowed_domains": domains}
+
+
+def _audit_provider(protocol: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+    changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+    if changes:
+        audit.audit_record(action="update", object_type="sso_provider", object_id=protocol, changes=changes)
+
+
+def _snapshot(provider: Any, fields: list[str]) -> dict[str, Any]:
+    return {f: getattr(provider, f) for f in fields}
+
+
+def oidc_provider_update(*, actor: Any, client_secret: str | None = None, **data: Any) -> OidcProvider:
+    """Saves the tenant's OIDC provider; checks the issuer's discovery document when enabled; audited."""
+    from .crypto import secret_encrypt
+    from .oidc import discovery_fetch, validate_issuer
+    from .selectors import oidc_provider_get
+
+    provider = oidc_provider_get()
+    fields = ["enabled", "issuer", "client_id", "scopes", "claim_email", "claim_groups", "role_map"]
+    fields += ["default_role", "allowed_domains", "jit"]
+    before = _snapshot(provider, fields)
+    common = _clean_common(
+        actor=actor,
+        role_map=data.get("role_map", {}),
+        default_role=data.get("default_role", Role.MEMBER),
+        allowed_domains=data.get("allowed_domains", []),
+    )
+    issuer = str(data.get("issuer") or "").strip()
+    scopes = [s for s in data.get("scopes") or ["openid", "email", "profile"] if s]
+    if "openid" not in scopes:
+        scopes.insert(0, "openid")
+    provider.enabled = bool(data.get("enabled", False))
+    provider.issuer = issuer
+    provider.client_id = str(data.get("client_id") or "").strip()
+    provider.scopes = scopes
+    provider.claim_email = data.get("claim_email") or "email"
+    provider.claim_groups = data.get("claim_groups") or "groups"
+    provider.jit = bool(data.get("jit", True))
+    for key, value in common.items():
+        setattr(provider, key, value)
+    secret_changed = client_secret is not None
+    if secret_changed:
+        provider.client_secret_encrypted = secret_encrypt(client_secret or "")
+
+    errors: dict[str, list[str]] = {}
+    if issuer:
+        problem = validate_issuer(issuer)
+        if problem:
+            errors["issuer"] = [problem]
+    if provider.enabled:
+        if not issuer:
+            errors["issuer"] = ["Required to enable OpenID Connect."]
+        if not provider.client_id:
+            errors["client_id"] = ["Required to enable OpenID Connect."]
+        if not provider.client_secret_encrypted:
+            errors["client_secret"] = ["Required to enable OpenID Connect."]
+        if not errors:
+            try:
+                discovery_fetch(issuer=issuer, use_cache=False)
+            except SSORefused as exc:
+                errors["issuer"] = [f"Could not read the provider's discovery document ({exc.detail})."]
+    if errors:
+        raise ValidationError(errors)
+    provider.save()
+    after = _snapshot(provider, fields)
+    if secret_changed:
+        before["client_secret"], after["client_secret"] = "(hidden)", "(changed)"
+    _audit_provider(Protocol.OIDC, before, after)
+    return provider
+
+
+def saml_provider_update(*, actor: Any, **data: Any) -> SamlProvider:
+    """Saves the tenant's SAML provider (metadata inline or fetched from a URL, checked); audited."""
+    from .saml import metadata_fetch, metadata_idp_entity_id
+    from .selectors import saml_provider_get
+
+    provider = saml_provider_get()
+    fields = ["enabled", "idp_metadata_url", "idp_entity_id", "attribute_email", "attribute_groups"]
+    fields += ["role_map", "default_role", "allowed_domains", "jit", "allow_idp_initiated"]
+    before = _snapshot(provider, fields)
+    before["idp_metadata_xml"] = "(xml)" if provider.idp_metadata_xml else ""
+    common = _clean_common(
+        actor=actor,
+        role_map=data.get("role_map", {}),
+        default_role=data.get("default_role", Role.MEMBER),
+        allowed_domains=data.get("allowed_domains", []),
+    )
+    xml = str(data.get("idp_metadata_xml") or "").strip()
+    url = str(data.get("idp_metadata_url") or "").strip()
+    errors: dict[str, list[str]] = {}
+    if xml and url:
+        errors["idp_metadata_xml"] = ["Give idp_metadata_xml or idp_metadata_url, not both."]
+    elif url:
+        try:
+            xml = metadata_fetch(url)
+        except SSORefused as exc:
+            errors["idp_metadata_url"] = [f"Could not read the metadata ({exc.detail})."]
+    entity_id = ""
+    if xml and not errors:
+        try:
+            entity_id = metadata_idp_entity_id(xml)
+        except SSORefused as exc:
+            errors["idp_metadata_xml" if not url else "idp_metadata_url"] = [exc.detail]
+    enabled = bool(data.get("enabled", False))
+    if enabled and not xml and not errors:
+        errors["idp_metadata_xml"] = ["Required to enable SAML (or idp_metadata_url)."]
+    if errors:
+        raise ValidationError(errors)
+    provider.enabled = enabled
+    provider.idp_metadata_xml = xml
+    provider.idp_metadata_url = url
+    provider.idp_entity_id = entity_id
+    provider.attribute_email = data.get("attribute_email") or "email"
+    provider.attribute_groups = data.get("attribute_groups") or "groups"
+    provider.jit = bool(data.get("jit", True))
+    provider.allow_idp_initiated = bool(data.get("allow_idp_initiated", False))
+    for key, value in common.items():
+        setattr(provider, key, value)
+    provider.save()
+    after = _snapshot(provider, fields)
+    after["idp_metadata_xml"] = "(xml)" if xml else ""
+    _audit_provider(Protocol.SAML, before, after)
+    return provider
+
+
+# ---------------------------------------------------------------------------------------------
+# Sign-in: matching, just-in-time creation, role mapping
+# ---------------------------------------------------------------------------------------------
+def sso_refusal_record(*, protocol: str, reason: str, detail: str = "", issuer: str = "") -> None:
+    """Audits a refused SSO sign-in with its reason (no personal data beyond what the IdP sent)."""
+    logger.info("sso refused", extra={"protocol": protocol, "reason": reason, "detail": detail[:300]})
+    audit.audit_record(
+        action="access",
+        object_type="sso_login",
+        object_id=None,
+        changes={"event": "sso_refused", "protocol": protocol, "reason": reason, "detail": detail[:300]},
+        actor=f"sso:{protocol}:{issuer}" if issuer else f"sso:{protocol}",
+    )
+
+
+def role_for_groups(*, groups: list[str], role_map: dict[str, str], default_role: str) -> str:
+    """The highest role any of the user's groups maps to, else the provider's default role."""
+    mapped = [role_map[g] for g in groups if g in role_map and role_map[g] in TENANT_ROLES]
+    if not mapped:
+        return default_role
+    return max(mapped, key=lambda r: ROLE_RANK[r])
+
+
+def _email_domain_ok(email: str, allowed: list[str]) -> bool:
+    return not allowed or email.rsplit("@", 1)[-1] in allowed
+
+
+def _apply_role(*, user: User, role: str, identity: ExternalIdentity) -> None:
+    if user.role == role:
+        return
+    if (
+        user.role == Role.OWNER
+        and not User.objects.filter(role=Role.OWNER, is_active=True).exclude(pk=user.pk).exists()
+    ):
+        audit.audit_record(
+            action="update",
+            object_type="user",
+            object_id=user.pk,
+            changes={"event": "sso_role_change_refused", "role": [user.role, role], "reason": "last_owner"},
+            actor=f"sso:{identity.protocol}:{identity.issuer}",
+        )
+        return
+    old = user.role
+    user.role = role
+    user.save(update_fields=["role", "updated_at"])
+    audit.audit_record(
+        action="update",
+        object_type="user",
+        object_id=user.pk,
+        changes={"role": [old, role], "source": f"sso:{identity.protocol}"},
+        actor=f"sso:{identity.protocol}:{identity.issuer}",
+    )
+
+
+def sso_user_resolve(*, provider: OidcProvider | SamlProvider, identity: ExternalIdentity) -> User:
+    """The local user for a verified IdP identity: found by (issuer, subject) or created just in time.
+
+    Enforces a verified email in an allowed domain, refuses to merge with an unlinked account of the
+    same email, re-applies the IdP's role, and audits the login, creation and role change.
+    """
+    if not identity.subject:
+        raise SSORefused("subject_missing")
+    email = normalize_email(identity.email or "")
+    if not email or "@" not in email:
+        raise SSORefused("email_missing")
+    if not identity.email_verified:
+        raise SSORefused("email_not_verified", email)
+    if not _email_domain_ok(email, provider.allowed_domains):
+        raise SSORefused("domain_not_allowed", email.rsplit("@", 1)[-1])
+    role = role_for_groups(
+        groups=identity.groups, role_map=provider.role_map, default_role=provider.default_role
+    )
+    actor = f"sso:{identity.protocol}:{identity.issuer}"
+    try:
+        with transaction.atomic():
+            link = (
+                SsoIdentity.objects.select_for_update()
+                .select_related("user")
+                .filter(protocol=identity.protocol, issuer=identity.issuer, subject=identity.subject)
+                .first()
+            )
+            if link is None:
+                if User.objects.filter(email=email).exists():
+                    raise SSORefused("identity_conflict", email)
+                if not provider.jit:
+                    raise SSORefused("jit_disabled", email)
+                user = user_create(
+                    email=email,
+                    password=None,
+                    role=role,
+                    first_name=identity.first_name[:150],
+                    last_name=identity.last_name[:150],
+                    validate=False,
+                )
+                link = SsoIdentity.objects.create(
+                    user=user,
+                    protocol=identity.protocol,
+                    issuer=identity.issuer,
+                    subject=identity.subject,
+                    email=email,
+                )
+                audit.audit_record(
+                    action="create",
+                    object_type="user",
+                    object_id=user.pk,
+                    changes={"event": "sso_jit", "email": email, "role": role, "protocol": identity.protocol},
+                    actor=actor,
+                )
+            else:
+                user = link.user
+                if not user.is_active:
+                    raise SSORefused("user_inactive", user.email)
+                _apply_role(user=user, role=role, identity=identity)
+            link.email = email
+            link.last_login_at = timezone.now()
+            link.save(update_fields=["email", "last_login_at"])
+    except IntegrityError as exc:  # two first sign-ins of the same person at once
+        raise SSORefused("invalid_response", "concurrent first sign-in") from exc
+    audit.audit_record(
+        action="access",
+        object_type="user",
+        object_id=user.pk,
+        changes={"event": "sso_login", "protocol": identity.protocol, "issuer": identity.issuer},
+        actor=user.email,
+    )
+    return user

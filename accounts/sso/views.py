@@ -1,0 +1,112 @@
+"""SSO API: the tenant's providers (contract section 6) and the browser-to-API bridge (section 4)."""
+
+from urllib.parse import urlencode
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import TENANT_ROLES
+from accounts.serializers import TokenPairSerializer
+from accounts.tokens import token_pair
+from accounts.views import AnonymousAPIView
+from audit import services as audit
+from saas.permissions import IsTenantAdmin
+
+from .redirects import is_safe_next
+from .selectors import enabled_protocols, oidc_provider_get, saml_provider_get
+from .serializers import (
+    OidcProviderInSerializer,
+    OidcProviderOutSerializer,
+    SamlProviderInSerializer,
+    SamlProviderOutSerializer,
+    SsoLoginSerializer,
+    SsoRedirectSerializer,
+)
+from .services import oidc_provider_update, saml_provider_update
+
+
+class OidcProviderView(APIView):
+    permission_classes = [IsTenantAdmin]
+
+    @extend_schema(responses=OidcProviderOutSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(OidcProviderOutSerializer(oidc_provider_get(), context={"request": request}).data)
+
+    @extend_schema(request=OidcProviderInSerializer, responses=OidcProviderOutSerializer)
+    def put(self, request: Request) -> Response:
+        data = OidcProviderInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        provider = oidc_provider_update(actor=request.user, **data.validated_data)
+        return Response(OidcProviderOutSerializer(provider, context={"request": request}).data)
+
+
+class SamlProviderView(APIView):
+    permission_classes = [IsTenantAdmin]
+
+    @extend_schema(responses=SamlProviderOutSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(SamlProviderOutSerializer(saml_provider_get(), context={"request": request}).data)
+
+    @extend_schema(request=SamlProviderInSerializer, responses=SamlProviderOutSerializer)
+    def put(self, request: Request) -> Response:
+        data = SamlProviderInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        provider = saml_provider_update(actor=request.user, **data.validated_data)
+        return Response(SamlProviderOutSerializer(provider, context={"request": request}).data)
+
+
+class SsoLoginView(AnonymousAPIView):
+    """`POST /api/v1/auth/sso/login`: the URL a browser opens to start this tenant's SSO."""
+
+    @extend_schema(request=SsoLoginSerializer, responses=SsoRedirectSerializer)
+    def post(self, request: Request) -> Response:
+        if request.tenant is None:
+            raise Http404
+        data = SsoLoginSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        protocol, next_path = data.validated_data["protocol"], data.validated_data["next"]
+        errors = {}
+        if protocol not in enabled_protocols():
+            errors["protocol"] = [f"{protocol} sign-in is not enabled for this tenant."]
+        if not is_safe_next(next_path):
+            errors["next"] = ["Give a path on this site, starting with a single '/'."]
+        if errors:
+            raise exceptions.ValidationError(errors)
+        url = request.build_absolute_uri(f"/sso/{protocol}/login/?" + urlencode({"next": next_path}))
+        return Response({"redirect_url": url})
+
+
+class BrowserSession(SessionAuthentication):
+    """Django's session (and its CSRF check); answers 401, not 403, when there is none."""
+
+    def authenticate_header(self, request: Request) -> str:
+        return "Session"
+
+
+class SsoTokenView(APIView):
+    """`POST /api/v1/auth/sso/token`: a browser that finished SSO gets the API token pair."""
+
+    authentication_classes = [BrowserSession]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=TokenPairSerializer)
+    def post(self, request: Request) -> Response:
+        if request.tenant is None:
+            raise Http404
+        sso = request.session.get("sso_login")
+        if not sso or request.user.role not in TENANT_ROLES:
+            raise exceptions.NotAuthenticated("This session did not sign in through single sign-on.")
+        audit.audit_record(
+            action="access",
+            object_type="user",
+            object_id=request.user.pk,
+            changes={"event": "sso_token_exchange", "protocol": sso.get("protocol")},
+            actor=request.user.email,
+        )
+        return Response(token_pair(user=request.user, tenant=request.tenant))
