@@ -9,6 +9,9 @@ class AccountsConfig(AppConfig):
         from audit.registry import track
 
         from . import schema  # noqa: F401  (registers the OpenAPI auth extension)
-        from .models import User
+        from .models import OidcProvider, SamlProvider, SsoIdentity, User
 
         track(User, exclude=["last_login"])  # the password hash is masked by `track`
+        track(OidcProvider, mask=["client_secret_encrypted"])
+        track(SamlProvider)
+        track(SsoIdentity, exclude=["last_login_at"])

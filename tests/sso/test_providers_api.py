@@ -167,3 +167,24 @@ def test_sso_login_bridge_returns_the_redirect_url(tenant_a, tenant_b, make_user
     assert (
         client_for(None).post("/api/v1/auth/sso/login", {"protocol": "oidc", "next": "/"}).status_code == 404
     )
+
+
+def test_provider_changes_are_audited_in_the_tenant_trail_with_the_secret_masked(
+    tenant_a, tenant_b, make_user, client_for, oidc_idp
+):
+    from audit.masking import MASK
+    from tests.audit.helpers import last, trail
+
+    admin = make_user(tenant_a, Role.ADMIN)
+    before_b = len(trail(tenant_b))
+    response = client_for(tenant_a, admin).put(
+        "/api/v1/sso/providers/oidc", oidc_body(oidc_idp), HTTP_X_REQUEST_ID="req-oidc"
+    )
+    assert response.status_code == 200
+    entry = last(tenant_a, object_type="accounts.oidcprovider")
+    assert entry.actor == admin.email
+    assert entry.request_id == "req-oidc"
+    assert entry.changes["issuer"][1] == oidc_idp.issuer
+    assert entry.changes["client_secret_encrypted"][1] == MASK
+    assert oidc_idp.client_secret not in str(entry.changes)
+    assert len(trail(tenant_b)) == before_b  # nothing lands in another tenant's trail
