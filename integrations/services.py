@@ -468,6 +468,19 @@ def events_replay(
     return len(ids)
 
 
+def events_replay_ids(*, ids: list[int], actor: str | None = None) -> int:
+    """Replays the listed events that are replayable (admin actions). Audited once."""
+    requeued = _requeue(WebhookEvent.objects.filter(id__in=ids, status__in=REPLAYABLE))
+    if requeued:
+        audit_record(
+            action="replay",
+            object_type="webhook_event",
+            changes={"ids": requeued, "requeued": len(requeued)},
+            actor=actor,
+        )
+    return len(requeued)
+
+
 def events_purge(*, days: int | None = None, batch: int | None = None) -> int:
     """Deletes `processed` and `ignored` events received more than `days` ago, `batch` rows at a time.
     Dead events stay until replayed or purged explicitly."""
