@@ -220,18 +220,17 @@ def test_tenant_without_settings_refuses_everything(tenant_a, deliver):
         assert not Endpoint.objects.exists()  # intake never creates a secret
 
 
-def test_rotated_secret_keeps_working_for_24_hours_then_stops(tenant_a, deliver):
+def test_rotated_secret_keeps_working_for_24_hours_then_stops(tenant_a, deliver, monkeypatch):
     old = secret_for(tenant_a)
+    assert deliver(tenant_a, event(), secret=old).status_code == 202  # intake now holds a cached copy
     with schema_context(tenant_a.schema_name):
         new = secret_rotate(service="user-service")
     assert new != old
     assert deliver(tenant_a, event(), secret=new).status_code == 202
     assert deliver(tenant_a, event(), secret=old).status_code == 202  # within 24 hours
 
-    with schema_context(tenant_a.schema_name):
-        Endpoint.objects.filter(service="user-service").update(
-            previous_secret_expires_at=timezone.now() - timedelta(seconds=1)
-        )
+    later = timezone.now() + timedelta(hours=24, seconds=1)
+    monkeypatch.setattr("integrations.selectors.timezone.now", lambda: later)
     assert deliver(tenant_a, event(), secret=old).status_code == 401
     assert deliver(tenant_a, event(), secret=new).status_code == 202
 
@@ -263,15 +262,38 @@ def test_database_down_answers_503_not_500(tenant_a, deliver, monkeypatch):
     assert response.json()["error"]["code"] == "unavailable"
 
 
-def test_intake_enqueues_only_after_commit(
+def test_intake_kicks_processing_only_after_commit(
     tenant_a, deliver, django_capture_on_commit_callbacks, monkeypatch
 ):
     sent = []
-    monkeypatch.setattr("integrations.services.events_enqueue", lambda **kw: sent.append(kw))
+    monkeypatch.setattr("integrations.services.events_kick", lambda **kw: sent.append(kw))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         deliver(tenant_a, {"events": [event(), event()]})
     assert sent == []
     for callback in callbacks:
         callback()
-    assert len(sent) == 1
-    assert len(sent[0]["event_ids"]) == 2
+    assert sent == [{"count": 2}]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id": "evt_nan", "type": "t", "occurred_at": "2025-01-01T00:00:00Z", "data": {"x": NaN}}',
+        b'{"id": "evt_sur", "type": "t", "occurred_at": "2025-01-01T00:00:00Z", "data": {"x": "\\ud800"}}',
+        json.dumps(event(occurred_at="2025-W01-1T00:00:00+00:00")).encode(),
+        json.dumps(event(occurred_at="2025-13-01T00:00:00+00:00")).encode(),
+    ],
+    ids=["nan", "lone-surrogate", "week-date", "month-13"],
+)
+def test_values_postgresql_cannot_store_are_400_not_500(tenant_a, deliver, body):
+    response = deliver(tenant_a, body)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_payload"
+    assert stored(tenant_a) == 0
+
+
+def test_timestamps_in_other_offsets_are_stored_as_the_same_instant(tenant_a, deliver):
+    deliver(tenant_a, event(event_id="evt_tz", occurred_at="2025-01-01T02:00:00.5+02:00"))
+    with schema_context(tenant_a.schema_name):
+        stored_at = WebhookEvent.objects.get(event_id="evt_tz").occurred_at
+    assert stored_at.isoformat() == "2025-01-01T00:00:00.500000+00:00"

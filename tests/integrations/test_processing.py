@@ -13,11 +13,13 @@ from integrations.errors import CircuitOpenError, PermanentError, RetryableError
 from integrations.models import EventStatus, WebhookEvent
 from integrations.providers import PROVIDERS, user_service
 from integrations.services import (
-    IncomingEvent,
     backoff_delay,
+    events_kick,
     events_process,
+    events_process_pending,
     events_purge,
     events_sweep,
+    webhook_parse,
     webhook_receive,
 )
 
@@ -46,11 +48,7 @@ def no_enqueue(monkeypatch):
 
 
 def receive(*docs, service="user-service"):
-    incoming = [
-        IncomingEvent(d["id"], d["type"], datetime.fromisoformat(d["occurred_at"]), json.dumps(d))
-        for d in docs
-    ]
-    webhook_receive(service=service, events=incoming)
+    webhook_receive(service=service, body=webhook_parse(body=json.dumps({"events": list(docs)}).encode()))
     return [WebhookEvent.objects.get(service=service, event_id=d["id"]) for d in docs]
 
 
@@ -342,3 +340,43 @@ def test_events_are_applied_in_occurred_at_order_within_a_chunk(in_tenant, no_en
     assert User.objects.get(external_id="u-order").first_name == "Later"
     assert not earlier.stale  # applied oldest first, so both count
     assert not later.stale
+
+
+def test_pending_events_are_processed_in_chunks_until_none_is_left(in_tenant, settings, no_enqueue):
+    settings.WEBHOOK_CHUNK_SIZE = 40
+    events = receive(*[event() for _ in range(100)])
+    assert events_process_pending() == 3
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+    assert events_process_pending() == 0
+    assert len(events) == 100
+
+
+def test_a_long_backlog_is_handed_over_to_a_fresh_task(in_tenant, settings, monkeypatch):
+    settings.WEBHOOK_CHUNK_SIZE = 10
+    kicks = []
+    monkeypatch.setattr("integrations.services.events_kick", lambda **kw: kicks.append(kw))
+    receive(*[event() for _ in range(35)])
+    assert events_process_pending(max_chunks=2) == 2
+    assert kicks == [{}]
+    assert WebhookEvent.objects.filter(status="received").count() == 15
+
+
+def test_kick_publishes_one_task_while_one_is_waiting(in_tenant, settings, monkeypatch):
+    from integrations import services
+    from integrations.tasks import process_pending
+
+    services._broker_down_until = 0.0
+    published = []
+    monkeypatch.setattr(process_pending, "apply_async", lambda **kw: published.append(kw))
+    services._redis().delete(services._kick_key())
+    assert events_kick()
+    assert events_kick()
+    assert len(published) == 1  # the second found a task already on its way
+    events_process_pending()  # the task starts: the marker goes
+    events_kick()
+    assert len(published) == 2
+    settings.WEBHOOK_CHUNK_SIZE = 100
+    services._redis().delete(services._kick_key())
+    events_kick(count=1000)
+    assert len(published) == 2 + settings.WEBHOOK_MAX_PARALLEL_TASKS  # a big batch is shared out
+    services._redis().delete(services._kick_key())
