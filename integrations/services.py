@@ -442,6 +442,36 @@ def events_process_pending(*, max_chunks: int | None = None) -> int:
     return chunks
 
 
+_OUTCOME_SQL = """
+UPDATE {table} AS w
+   SET status = v.status, attempts = v.attempts, next_attempt_at = v.next_attempt_at,
+       last_error = v.last_error, processed_at = v.processed_at, stale = v.stale, claim_token = NULL
+  FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::timestamptz[], %s::text[], %s::timestamptz[],
+              %s::bool[]) AS v(id, status, attempts, next_attempt_at, last_error, processed_at, stale)
+ WHERE w.id = v.id
+"""
+
+
+def _save_outcomes(events: list[WebhookEvent]) -> None:
+    """One UPDATE for a whole chunk's outcomes (Django's bulk_update builds a CASE per row and field)."""
+    if not events:
+        return
+    sql = _OUTCOME_SQL.format(table=connection.ops.quote_name(WebhookEvent._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                [e.pk for e in events],
+                [e.status for e in events],
+                [e.attempts for e in events],
+                [e.next_attempt_at for e in events],
+                [e.last_error for e in events],
+                [e.processed_at for e in events],
+                [e.stale for e in events],
+            ],
+        )
+
+
 def _process_claimed(token: uuid.UUID) -> None:
     retries: dict[float, list[int]] = {}
     with transaction.atomic():
@@ -456,10 +486,7 @@ def _process_claimed(token: uuid.UUID) -> None:
             if delay is not None:
                 retries.setdefault(round(delay, 1), []).append(event.pk)
             event.claim_token = None
-        WebhookEvent.objects.bulk_update(
-            events,
-            ["status", "attempts", "next_attempt_at", "last_error", "processed_at", "stale", "claim_token"],
-        )
+        _save_outcomes(events)
         for delay, ids in retries.items():
             if delay <= settings.WEBHOOK_BACKOFF_CAP_SECONDS:
                 transaction.on_commit(

@@ -380,3 +380,12 @@ def test_kick_publishes_one_task_while_one_is_waiting(in_tenant, settings, monke
     events_kick(count=1000)
     assert len(published) == 2 + settings.WEBHOOK_MAX_PARALLEL_TASKS  # a big batch is shared out
     services._redis().delete(services._kick_key())
+
+
+def test_an_email_held_by_another_synced_user_is_dead_at_once(in_tenant, no_enqueue):
+    first, second = receive(event(ext="u-a", email="same@sync.test"), event(ext="u-b", email="same@sync.test"))
+    process(first, second)
+    assert first.status == EventStatus.PROCESSED
+    assert (second.status, second.attempts) == (EventStatus.DEAD, 1)
+    assert "already has this email" in second.last_error
+    assert User.objects.get(email="same@sync.test").external_id == "u-a"
