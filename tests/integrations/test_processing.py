@@ -383,7 +383,9 @@ def test_kick_publishes_one_task_while_one_is_waiting(in_tenant, settings, monke
 
 
 def test_an_email_held_by_another_synced_user_is_dead_at_once(in_tenant, no_enqueue):
-    first, second = receive(event(ext="u-a", email="same@sync.test"), event(ext="u-b", email="same@sync.test"))
+    first, second = receive(
+        event(ext="u-a", email="same@sync.test"), event(ext="u-b", email="same@sync.test")
+    )
     process(first, second)
     assert first.status == EventStatus.PROCESSED
     assert (second.status, second.attempts) == (EventStatus.DEAD, 1)
