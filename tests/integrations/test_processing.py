@@ -391,3 +391,17 @@ def test_an_email_held_by_another_synced_user_is_dead_at_once(in_tenant, no_enqu
     assert (second.status, second.attempts) == (EventStatus.DEAD, 1)
     assert "already has this email" in second.last_error
     assert User.objects.get(email="same@sync.test").external_id == "u-a"
+
+
+def test_periodic_tasks_dispatch_one_task_per_active_tenant_schema(tenant_a, tenant_b, monkeypatch):
+    from integrations import tasks
+
+    sent = {"sweep": [], "purge": []}
+    monkeypatch.setattr(tasks.sweep_tenant, "apply_async", lambda **kw: sent["sweep"].append(kw))
+    monkeypatch.setattr(tasks.purge_tenant, "apply_async", lambda **kw: sent["purge"].append(kw))
+    tasks.sweep_all_tenants()
+    tasks.purge_all_tenants()
+    for kind in ("sweep", "purge"):
+        schemas = {kw["headers"]["_schema_name"] for kw in sent[kind]}
+        assert {tenant_a.schema_name, tenant_b.schema_name} <= schemas
+        assert "public" not in schemas
