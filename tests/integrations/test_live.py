@@ -143,3 +143,24 @@ def test_worker_killed_mid_task_processes_the_event_exactly_once(
         stored = WebhookEvent.objects.get()
         assert stored.attempts == 2  # the killed attempt and the one that finished
         assert User.objects.filter(external_id="ext-kill").count() == 1
+
+
+def test_real_worker_retries_with_back_off_then_succeeds_or_goes_dead(
+    live_server_url, fresh_tenant, engine_worker, unblocked
+):
+    engine_worker(WEBHOOK_BACKOFF_BASE_SECONDS="0.05", WEBHOOK_BACKOFF_CAP_SECONDS="0.2")
+    secret = secret_for(fresh_tenant)
+    flaky = event("test.flaky", event_id="evt_flaky", fail_times=2)
+    hopeless = event("test.flaky", event_id="evt_hopeless", fail_times=99)
+    assert post(live_server_url, fresh_tenant, {"events": [flaky, hopeless]}, secret).status_code == 202
+
+    def outcome(event_id):
+        with schema_context(fresh_tenant.schema_name):
+            return WebhookEvent.objects.values_list("status", "attempts").get(event_id=event_id)
+
+    wait_for(lambda: outcome("evt_flaky")[0] == "processed", what="flaky event processed")
+    assert outcome("evt_flaky") == ("processed", 3)
+    wait_for(lambda: outcome("evt_hopeless")[0] == "dead", what="hopeless event dead")
+    assert outcome("evt_hopeless") == ("dead", 8)
+    with schema_context(fresh_tenant.schema_name):
+        assert "test failure on attempt 8" in WebhookEvent.objects.get(event_id="evt_hopeless").last_error
