@@ -1,17 +1,25 @@
-"""`python -m tests.bench [NAME [ARGS...]]`: run one benchmark with its arguments, or all of them."""
+"""`python -m tests.bench [NAME [ARGS...]]`: run one benchmark with its arguments, or all of them.
 
-import importlib
+Each runs in its own process on the bench database (see tests/bench/common.py).
+"""
+
+import subprocess
 import sys
 
-BENCHMARKS = ["tenant_creation", "routing"]
+from .common import ROOT, bench_env
+
+BENCHMARKS = ["tenant_creation", "routing", "users_list", "audit_write"]
 
 
 def main() -> None:
     args = sys.argv[1:]
     runs = [(args[0], args[1:])] if args else [(name, []) for name in BENCHMARKS]
+    failed = 0
     for name, extra in runs:
         print(f"\n=== {name} ===", flush=True)
-        importlib.import_module(f"tests.bench.{name}").main(extra)
+        command = [sys.executable, "-m", f"tests.bench.{name}", *extra]
+        failed += subprocess.run(command, cwd=ROOT, env=bench_env(), check=False).returncode != 0
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

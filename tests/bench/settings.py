@@ -1,9 +1,14 @@
-"""Bench settings: the real settings plus bench-only views, never mounted outside the benchmarks."""
+"""Bench settings: the real settings plus bench-only views, never mounted outside the benchmarks.
+
+`saas.wsgi` only loads this module when DJANGO_SETTINGS_MODULE names it.
+"""
 
 import os
 
 os.environ.setdefault("SECRET_KEY", "bench-secret-key-" + "x" * 40)
 os.environ.setdefault("DJANGO_ENV", "development")
+if os.environ.get("BENCH_REDIS_URL"):
+    os.environ["REDIS_URL"] = os.environ["BENCH_REDIS_URL"]
 
 from saas.settings.base import *  # noqa: F403
 
