@@ -74,7 +74,7 @@ def secret_rotate(*, service: str) -> str:
         )
         endpoint.signing_secret = generate_secret()
         endpoint.save()
-        audit_record(action="rotate_secret", object_type="integration", object_id=service)
+        audit_record(action="secret_rotate", object_type="integration", object_id=service)
     return endpoint.signing_secret
 
 
