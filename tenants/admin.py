@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html
 
 from saas.admin_sites import platform_site
 
@@ -55,9 +55,9 @@ class TenantAdmin(admin.ModelAdmin):
             "rate_limit_per_minute",
             "status",
             "schema_name",
+            "tenant_data",
             "created_at",
             "updated_at",
-            "tenant_data",
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
@@ -65,15 +65,16 @@ class TenantAdmin(admin.ModelAdmin):
 
     @admin.display(description="Tenant data")
     def tenant_data(self, obj: Tenant) -> str:
-        """Links to the apps' views of this tenant's data (webhook events, audit trail...)."""
-        return format_html_join(
-            " · ",
-            '<a href="{}">{}</a>',
-            (
-                (reverse(f"{platform_site.name}:{name}", kwargs={"tenant_id": obj.pk}), label)
-                for label, name in platform_site.tenant_links
-            ),
-        )
+        """Links to the apps' platform views of this tenant's data (see PlatformAdminSite.register_view)."""
+        links = [
+            format_html(
+                '<a href="{}">{}</a>',
+                reverse(f"{platform_site.name}:{name}", kwargs={"tenant_id": obj.pk}),
+                label,
+            )
+            for label, name in platform_site.tenant_links
+        ]
+        return format_html(" · ".join(["{}"] * len(links)), *links) if links else ""
 
     def get_inlines(self, request: HttpRequest, obj: Tenant | None = None) -> list[type]:
         return [DomainInline] if obj else []

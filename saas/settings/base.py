@@ -87,8 +87,8 @@ SHARED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served locally, no CDN
-    "accounts",  # the User table: platform staff in public, tenant users in each tenant
     "django_prometheus",  # /metrics: request, latency and database metrics
+    "accounts",  # the User table: platform staff in public, tenant users in each tenant
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -96,8 +96,8 @@ TENANT_APPS = [
     "django.contrib.sessions",  # a tenant's browser sessions never leave its schema
     "django.contrib.admin",  # a tenant's admin log entries stay in its schema
     "rest_framework_simplejwt.token_blacklist",  # refresh tokens of the tenant's users
-    "accounts",  # the tenant's users
     "integrations",  # the tenant's integration settings and webhook events
+    "accounts",  # the tenant's users
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -147,8 +147,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",  # sees the response of the stack below
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",  # last: sees the final response
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -272,7 +272,6 @@ INTEGRATIONS_ENCRYPTION_KEY = env.str("INTEGRATIONS_ENCRYPTION_KEY", default=SEC
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_MAX_BATCH = env.int("WEBHOOK_MAX_BATCH", default=1000)
 WEBHOOK_MAX_JSON_DEPTH = env.int("WEBHOOK_MAX_JSON_DEPTH", default=32)
-WEBHOOK_SIGNATURE_TOLERANCE_SECONDS = 300
 WEBHOOK_PREVIOUS_SECRET_HOURS = env.int("WEBHOOK_PREVIOUS_SECRET_HOURS", default=24)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=5.0)
