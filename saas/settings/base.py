@@ -82,12 +82,12 @@ SHARED_APPS = [
     "django.contrib.admin",  # platform admin; each tenant's admin log lives in its schema
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_prometheus",  # /metrics: request, latency and database metrics
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",  # refresh tokens of platform staff
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served locally, no CDN
-    "django_prometheus",  # /metrics: request, latency and database metrics
     "accounts",  # the User table: platform staff in public, tenant users in each tenant
 ]
 TENANT_APPS = [
