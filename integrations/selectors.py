@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from .models import ACTIVE_STATUSES, Endpoint, WebhookEvent
 
-SECRETS_CACHE_SECONDS = 60.0
+SECRETS_CACHE_SECONDS = 5.0  # how long another process may still accept a secret dropped by rotation
 _secrets_cache: dict[tuple[str, str], tuple[float, tuple[str, str, datetime | None] | None]] = {}
 
 
