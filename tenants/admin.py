@@ -55,6 +55,7 @@ class TenantAdmin(admin.ModelAdmin):
             "rate_limit_per_minute",
             "status",
             "schema_name",
+            "tenant_data",
             "created_at",
             "updated_at",
             "audit_trail",
@@ -66,7 +67,20 @@ class TenantAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">Open the audit trail of {}</a>', url, obj.slug)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
-        return [*self.readonly_fields, "slug"] if obj else []
+        return [*self.readonly_fields, "slug", "tenant_data"] if obj else []
+
+    @admin.display(description="Tenant data")
+    def tenant_data(self, obj: Tenant) -> str:
+        """Links to the apps' platform views of this tenant's data (see PlatformAdminSite.register_view)."""
+        links = [
+            format_html(
+                '<a href="{}">{}</a>',
+                reverse(f"{platform_site.name}:{name}", kwargs={"tenant_id": obj.pk}),
+                label,
+            )
+            for label, name in platform_site.tenant_links
+        ]
+        return format_html(" · ".join(["{}"] * len(links)), *links) if links else ""
 
     def get_inlines(self, request: HttpRequest, obj: Tenant | None = None) -> list[type]:
         return [DomainInline] if obj else []

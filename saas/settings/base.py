@@ -82,6 +82,7 @@ SHARED_APPS = [
     "django.contrib.admin",  # platform admin; each tenant's admin log lives in its schema
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_prometheus",  # /metrics: request, latency and database metrics
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",  # refresh tokens of platform staff
     "django_filters",
@@ -100,6 +101,7 @@ TENANT_APPS = [
     "django.contrib.sessions",  # a tenant's browser sessions never leave its schema
     "django.contrib.admin",  # a tenant's admin log entries stay in its schema
     "rest_framework_simplejwt.token_blacklist",  # refresh tokens of the tenant's users
+    "integrations",  # the tenant's integration settings and webhook events
     "accounts",  # the tenant's users
     "auditlog",
     "audit",  # each tenant's audit trail stays in its schema
@@ -142,6 +144,7 @@ CACHES = {
 # Middleware
 # ---------------------------------------------------------------------------------------------
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: times the whole stack
     "saas.middleware.RequestLogMiddleware",  # request id and one JSON line per request
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",  # before anything that can answer, so errors carry CORS too
@@ -156,6 +159,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",  # sees the response of the stack below
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.middleware.AuditContextMiddleware",  # who/where/how for every audit entry
 ]
@@ -349,3 +353,49 @@ SAML_CONFIG_LOADER = "accounts.sso.saml.saml_config_loader"
 SAML_DEFAULT_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 SAML_XMLSEC_BINARY = env.str("SAML_XMLSEC_BINARY", default="")  # default: xmlsec1 on PATH
 SAML_CSP_HANDLER = ""  # no django-csp; responses carry no inline script
+
+# ---------------------------------------------------------------------------------------------
+# Webhooks and integrations (issue 5)
+# ---------------------------------------------------------------------------------------------
+# API keys of integrations are encrypted with a key derived from this (SECRET_KEY by default).
+INTEGRATIONS_ENCRYPTION_KEY = env.str("INTEGRATIONS_ENCRYPTION_KEY", default=SECRET_KEY)
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+WEBHOOK_MAX_BATCH = env.int("WEBHOOK_MAX_BATCH", default=1000)
+WEBHOOK_MAX_JSON_DEPTH = env.int("WEBHOOK_MAX_JSON_DEPTH", default=32)
+WEBHOOK_PREVIOUS_SECRET_HOURS = env.int("WEBHOOK_PREVIOUS_SECRET_HOURS", default=24)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=5.0)
+WEBHOOK_BACKOFF_CAP_SECONDS = env.float("WEBHOOK_BACKOFF_CAP_SECONDS", default=900.0)
+# Events claimed and processed together (one transaction); a task processes chunks until none is left.
+WEBHOOK_CHUNK_SIZE = env.int("WEBHOOK_CHUNK_SIZE", default=100)
+WEBHOOK_MAX_CHUNKS_PER_TASK = env.int("WEBHOOK_MAX_CHUNKS_PER_TASK", default=50)
+# A large batch starts up to this many tasks at once, so several worker processes share it.
+WEBHOOK_MAX_PARALLEL_TASKS = env.int("WEBHOOK_MAX_PARALLEL_TASKS", default=4)
+# How long a "processing is on its way" marker lives if its task never starts (the sweep is the backstop).
+WEBHOOK_KICK_TTL_SECONDS = env.int("WEBHOOK_KICK_TTL_SECONDS", default=10)
+# A `processing` event whose worker has not finished after this long is taken up again.
+WEBHOOK_PROCESSING_LEASE_SECONDS = env.float("WEBHOOK_PROCESSING_LEASE_SECONDS", default=300.0)
+# The sweep leaves a `received` event this long to its own task before re-enqueueing it.
+WEBHOOK_RECEIVED_GRACE_SECONDS = env.float("WEBHOOK_RECEIVED_GRACE_SECONDS", default=30.0)
+WEBHOOK_SWEEP_INTERVAL_SECONDS = env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=15.0)
+WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+WEBHOOK_RETENTION_BATCH = env.int("WEBHOOK_RETENTION_BATCH", default=5000)
+# After a failed publish the web process stops trying the broker for this long (the sweep catches up).
+WEBHOOK_BROKER_BACKOFF_SECONDS = env.float("WEBHOOK_BROKER_BACKOFF_SECONDS", default=5.0)
+# Publishing from a web request must fail fast when Redis is down, never hang the request.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
+CELERY_BROKER_TRANSPORT_OPTIONS.update({"socket_connect_timeout": 1.0, "socket_timeout": 5.0})
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "webhooks-sweep": {
+            "task": "integrations.tasks.sweep_all_tenants",
+            "schedule": WEBHOOK_SWEEP_INTERVAL_SECONDS,
+        },
+        "webhooks-retention": {"task": "integrations.tasks.purge_all_tenants", "schedule": 3600.0},
+    }
+)
+# Prometheus: with PROMETHEUS_MULTIPROC_DIR set (make run sets it), every gunicorn worker and Celery
+# process writes its samples there and /metrics adds them up.
+PROMETHEUS_EXPORT_MIGRATIONS = False
+# Adds the `test.*` event types of integrations/providers/testing.py (tests and benchmarks only).
+WEBHOOK_TEST_EVENT_TYPES = env.bool("WEBHOOK_TEST_EVENT_TYPES", default=False)

