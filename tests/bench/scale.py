@@ -105,7 +105,9 @@ def latency(label: str, count: int, seconds: int, secret: str) -> dict[str, obje
         one_headers = {"Host": host, "Authorization": f"Bearer {token}"}
         for h, t in pairs:  # warm every worker's caches, and check every token works
             for _ in range(2):
-                answer = requests.get(url + "/api/v1/auth/me", headers={"Host": h, "Authorization": f"Bearer {t}"})
+                answer = requests.get(
+                    url + "/api/v1/auth/me", headers={"Host": h, "Authorization": f"Bearer {t}"}
+                )
                 if answer.status_code != 200:
                     print(f"  warm-up {h}: {answer.status_code} {answer.text[:200]}", flush=True)
         wrk(url + "/api/v1/auth/me", headers=one_headers, seconds=3, connections=8)
@@ -189,10 +191,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nmachine: {machine()}")
     first, last = times[: min(10, len(times))], times[-min(10, len(times)) :]
     print("tenant creation (template copy, owner with a real Argon2 hash):")
-    print(f"  tenant 1 {times[0] * 1000:7.1f} ms; median of tenants 1-{len(first)}: "
-          f"{statistics.median(first) * 1000:7.1f} ms")
-    print(f"  tenant {len(times)} {times[-1] * 1000:7.1f} ms; median of the last {len(last)}: "
-          f"{statistics.median(last) * 1000:7.1f} ms; ratio {statistics.median(last) / statistics.median(first):.2f}")
+    print(
+        f"  tenant 1 {times[0] * 1000:7.1f} ms; median of tenants 1-{len(first)}: "
+        f"{statistics.median(first) * 1000:7.1f} ms"
+    )
+    print(
+        f"  tenant {len(times)} {times[-1] * 1000:7.1f} ms; median of the last {len(last)}: "
+        f"{statistics.median(last) * 1000:7.1f} ms; ratio {statistics.median(last) / statistics.median(first):.2f}"
+    )
     print("GET /api/v1/auth/me, wrk -t2 -c8, 4 gunicorn workers:")
     show_load(f"{args.small} tenants", small)
     show_load(f"{args.tenants} tenants", large)
@@ -202,15 +208,21 @@ def main(argv: list[str] | None = None) -> None:
     for executor in ("standard", "multiprocessing"):
         before = load()
         seconds = migrate(executor)
-        print(f"  nothing to apply, {executor:>15}: {seconds:7.1f} s = {seconds / schemas * 1000:6.1f} ms "
-              f"per schema ({before} -> {load()})", flush=True)
+        print(
+            f"  nothing to apply, {executor:>15}: {seconds:7.1f} s = {seconds / schemas * 1000:6.1f} ms "
+            f"per schema ({before} -> {load()})",
+            flush=True,
+        )
     if not args.no_ddl:
         for executor in ("standard", "multiprocessing"):
             undo = migrate("multiprocessing", DDL_APP, DDL_BEFORE)
             before = load()
             seconds = migrate(executor)
-            print(f"  apply {DDL_APP} 0002, {executor:>15}: {seconds:7.1f} s = {seconds / schemas * 1000:6.1f} "
-                  f"ms per schema (unapply took {undo:.1f} s; {before} -> {load()})", flush=True)
+            print(
+                f"  apply {DDL_APP} 0002, {executor:>15}: {seconds:7.1f} s = {seconds / schemas * 1000:6.1f} "
+                f"ms per schema (unapply took {undo:.1f} s; {before} -> {load()})",
+                flush=True,
+            )
     print(f"whole run {time.perf_counter() - started:.0f} s")
 
 
