@@ -106,7 +106,7 @@ def latency(label: str, count: int, seconds: int, secret: str) -> dict[str, obje
         for h, t in pairs:  # warm every worker's caches, and check every token works
             for _ in range(2):
                 answer = requests.get(
-                    url + "/api/v1/auth/me", headers={"Host": h, "Authorization": f"Bearer {t}"}
+                    url + "/api/v1/auth/me", headers={"Host": h, "Authorization": f"Bearer {t}"}, timeout=30
                 )
                 if answer.status_code != 200:
                     print(f"  warm-up {h}: {answer.status_code} {answer.text[:200]}", flush=True)
@@ -197,7 +197,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"  tenant {len(times)} {times[-1] * 1000:7.1f} ms; median of the last {len(last)}: "
-        f"{statistics.median(last) * 1000:7.1f} ms; ratio {statistics.median(last) / statistics.median(first):.2f}"
+        f"{statistics.median(last) * 1000:7.1f} ms; "
+        f"ratio {statistics.median(last) / statistics.median(first):.2f}"
     )
     print("GET /api/v1/auth/me, wrk -t2 -c8, 4 gunicorn workers:")
     show_load(f"{args.small} tenants", small)

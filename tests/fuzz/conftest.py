@@ -6,9 +6,9 @@ normal `make test` leaves it out. The fast hypothesis properties live in the nor
 
 import itertools
 import os
-import uuid
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any

@@ -37,7 +37,6 @@ def _real_ids(fuzz_a: Any) -> dict[str, list[int]]:
 def test_other_tenant_token_gets_no_data(
     method: str, path: str, tenant_schema: Any, fuzz_tenants: Any, fuzz_server: str
 ) -> None:
-    fuzz_a = fuzz_tenants[0]
     assert (
         fuzz_operation(tenant_schema, method, path, lambda case: _check(case, fuzz_tenants, fuzz_server)) > 0
     )

@@ -14,6 +14,7 @@
 """
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -119,10 +120,8 @@ def _rss(pid: int) -> tuple[float, float, int]:
     procs = [root, *root.children(recursive=True)]
     sizes = []
     for p in procs:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             sizes.append(p.memory_info().rss / 2**20)
-        except psutil.NoSuchProcess:
-            pass
     return sum(sizes), max(sizes), len(sizes)
 
 
@@ -138,12 +137,12 @@ def _event_stats(fixture: dict) -> dict:
     with connection.cursor() as cursor:
         for t in fixture["tenants"]:
             cursor.execute(
-                f'SELECT status, count(*) FROM "{t["schema"]}".integrations_webhookevent GROUP BY status'
+                f'SELECT status, count(*) FROM "{t["schema"]}".integrations_webhookevent GROUP BY status'  # noqa: S608 (our own schema names)
             )
             for status, n in cursor.fetchall():
                 statuses[status] = statuses.get(status, 0) + n
             cursor.execute(
-                f"SELECT EXTRACT(EPOCH FROM processed_at - received_at) FROM "
+                f"SELECT EXTRACT(EPOCH FROM processed_at - received_at) FROM "  # noqa: S608
                 f'"{t["schema"]}".integrations_webhookevent WHERE processed_at IS NOT NULL'
             )
             lags.extend(float(row[0]) for row in cursor.fetchall())
@@ -165,7 +164,7 @@ def _backlog(fixture: dict) -> int:
     with connection.cursor() as cursor:
         for t in fixture["tenants"]:
             cursor.execute(
-                f'SELECT count(*) FROM "{t["schema"]}".integrations_webhookevent '
+                f'SELECT count(*) FROM "{t["schema"]}".integrations_webhookevent '  # noqa: S608
                 "WHERE status IN ('received', 'processing', 'retrying')"
             )
             total += cursor.fetchone()[0]
@@ -310,7 +309,8 @@ def main() -> None:
                 proc.kill()
     report = _report(args, elapsed, start_load, end_load, start_rss, end_rss, after_drain_rss, drain, events)
     report += (
-        f"\nRSS at boot, before any request: web {boot_rss['web'][0]:.0f} MiB, worker {boot_rss['worker'][0]:.0f} MiB; "
+        f"\nRSS at boot, before any request: web {boot_rss['web'][0]:.0f} MiB, "
+        f"worker {boot_rss['worker'][0]:.0f} MiB; "
         f"samples every 10 s in .run/load/rss.csv: web {', '.join(f'{b:.0f}' for _, b, _ in samples)}; "
         f"worker {', '.join(f'{c:.0f}' for _, _, c in samples)}\n"
     )
@@ -320,7 +320,7 @@ def main() -> None:
     sys.exit(1 if failed else 0)
 
 
-def _report(args, elapsed, start_load, end_load, start_rss, end_rss, after_rss, drain, events) -> str:  # noqa: ANN001, PLR0913
+def _report(args, elapsed, start_load, end_load, start_rss, end_rss, after_rss, drain, events) -> str:
     rows = list(csv.DictReader((OUT / "stats_stats.csv").open()))
     lines = [
         f"Load test: {args.users} clients over {args.tenants} tenants for {elapsed:.0f} s "
@@ -359,7 +359,8 @@ def _report(args, elapsed, start_load, end_load, start_rss, end_rss, after_rss, 
     lines += [
         "",
         f"Webhook events stored: {events['statuses']} (backlog drained {drain:.0f} s after the load stopped)",
-        f"Event lag received -> processed: p50 {lag['p50']:.2f} s, p95 {lag['p95']:.2f} s, p99 {lag['p99']:.2f} s, "
+        f"Event lag received -> processed: p50 {lag['p50']:.2f} s, p95 {lag['p95']:.2f} s, "
+        f"p99 {lag['p99']:.2f} s, "
         f"max {lag['max']:.2f} s",
         "",
         "| RSS (MiB) | at 30 s | end of load | after drain | growth | processes | bound |",
