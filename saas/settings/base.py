@@ -292,7 +292,7 @@ SAAS_LOGIN_RATE_PER_EMAIL = env.str("LOGIN_RATE_PER_EMAIL", default="10/m")
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = "saas.net.client_ip"  # REMOTE_ADDR unless SAAS_TRUSTED_PROXIES names the proxy
 RATELIMIT_CACHE_PREFIX = "rl:"
-# Redis down: rate-limited routes answer as if under the limit (and log a warning), see docs/issue-3.md.
+# Redis down: rate-limited routes answer as if under the limit (and log a warning), see docs/users-and-limits.md.
 RATELIMIT_FAIL_OPEN = True
 
 # Request bodies: at most this many bytes (413 above), JSON at most this deep (400 deeper).
