@@ -96,6 +96,7 @@ TENANT_APPS = [
     "django.contrib.admin",  # a tenant's admin log entries stay in its schema
     "rest_framework_simplejwt.token_blacklist",  # refresh tokens of the tenant's users
     "accounts",  # the tenant's users
+    "integrations",  # webhook events, service settings, subscriptions and messages
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -259,3 +260,20 @@ DEMO_OWNER_EMAIL = "owner@acme.test"
 DEMO_OWNER_PASSWORD = env.str("DEMO_OWNER_PASSWORD", default="acme-owner-pass")
 DEMO_ADMIN_EMAIL = "admin@platform.test"
 DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="platform-admin-pass")
+
+# ---------------------------------------------------------------------------------------------
+# External services: outgoing calls, circuit breaker, sync (issue 6)
+# ---------------------------------------------------------------------------------------------
+INTEGRATIONS_HTTP_CONNECT_TIMEOUT = env.float("INTEGRATIONS_HTTP_CONNECT_TIMEOUT", default=3.05)
+INTEGRATIONS_HTTP_READ_TIMEOUT = env.float("INTEGRATIONS_HTTP_READ_TIMEOUT", default=10.0)
+INTEGRATIONS_HTTP_MAX_ATTEMPTS = env.int("INTEGRATIONS_HTTP_MAX_ATTEMPTS", default=3)
+INTEGRATIONS_HTTP_BACKOFF_BASE = env.float("INTEGRATIONS_HTTP_BACKOFF_BASE", default=0.25)
+INTEGRATIONS_HTTP_BACKOFF_CAP = env.float("INTEGRATIONS_HTTP_BACKOFF_CAP", default=4.0)
+# A Retry-After longer than this is not slept in the worker: the event is rescheduled instead.
+INTEGRATIONS_HTTP_MAX_INLINE_WAIT = env.float("INTEGRATIONS_HTTP_MAX_INLINE_WAIT", default=10.0)
+INTEGRATIONS_BREAKER_FAILURES = env.int("INTEGRATIONS_BREAKER_FAILURES", default=5)
+INTEGRATIONS_BREAKER_RESET_SECONDS = env.float("INTEGRATIONS_BREAKER_RESET_SECONDS", default=30.0)
+# A probe that has not reported after this long (its process died) is replaced by another.
+INTEGRATIONS_BREAKER_PROBE_TTL_SECONDS = env.float("INTEGRATIONS_BREAKER_PROBE_TTL_SECONDS", default=30.0)
+INTEGRATIONS_BREAKER_REDIS_TIMEOUT = env.float("INTEGRATIONS_BREAKER_REDIS_TIMEOUT", default=0.5)
+SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8100")
