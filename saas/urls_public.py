@@ -1,10 +1,11 @@
 """Platform routes (no tenant named): platform API, admin, health, docs."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from tenants.views import TenantViewSet
 
 from .admin_sites import platform_site
+from .metrics import metrics_view
 from .routers import OptionalSlashRouter
 from .urls_common import common_urlpatterns
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("api/v1/auth/", include("accounts.urls")),
     path("api/v1/", include(router.urls)),
     path("admin/", platform_site.urls),
+    re_path(r"^metrics/?$", metrics_view, name="metrics"),
     *common_urlpatterns("saas.urls_public"),
 ]
 

@@ -88,6 +88,7 @@ SHARED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served locally, no CDN
     "accounts",  # the User table: platform staff in public, tenant users in each tenant
+    "django_prometheus",  # /metrics: request, latency and database metrics
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -96,7 +97,7 @@ TENANT_APPS = [
     "django.contrib.admin",  # a tenant's admin log entries stay in its schema
     "rest_framework_simplejwt.token_blacklist",  # refresh tokens of the tenant's users
     "accounts",  # the tenant's users
-    "integrations",  # webhook events, service settings, subscriptions and messages
+    "integrations",  # the tenant's integration settings and webhook events
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -136,6 +137,7 @@ CACHES = {
 # Middleware
 # ---------------------------------------------------------------------------------------------
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: times the whole stack
     "saas.middleware.RequestLogMiddleware",  # request id and one JSON line per request
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # admin and API docs assets, no CDN
@@ -146,6 +148,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",  # last: sees the final response
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -260,6 +263,48 @@ DEMO_OWNER_EMAIL = "owner@acme.test"
 DEMO_OWNER_PASSWORD = env.str("DEMO_OWNER_PASSWORD", default="acme-owner-pass")
 DEMO_ADMIN_EMAIL = "admin@platform.test"
 DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="platform-admin-pass")
+
+# ---------------------------------------------------------------------------------------------
+# Webhooks and integrations (issue 5)
+# ---------------------------------------------------------------------------------------------
+# API keys of integrations are encrypted with a key derived from this (SECRET_KEY by default).
+INTEGRATIONS_ENCRYPTION_KEY = env.str("INTEGRATIONS_ENCRYPTION_KEY", default=SECRET_KEY)
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+WEBHOOK_MAX_BATCH = env.int("WEBHOOK_MAX_BATCH", default=1000)
+WEBHOOK_MAX_JSON_DEPTH = env.int("WEBHOOK_MAX_JSON_DEPTH", default=32)
+WEBHOOK_SIGNATURE_TOLERANCE_SECONDS = 300
+WEBHOOK_PREVIOUS_SECRET_HOURS = env.int("WEBHOOK_PREVIOUS_SECRET_HOURS", default=24)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=5.0)
+WEBHOOK_BACKOFF_CAP_SECONDS = env.float("WEBHOOK_BACKOFF_CAP_SECONDS", default=900.0)
+# Events processed per task; a batch of 1,000 becomes 10 tasks.
+WEBHOOK_CHUNK_SIZE = env.int("WEBHOOK_CHUNK_SIZE", default=100)
+# A `processing` event whose worker has not finished after this long is taken up again.
+WEBHOOK_PROCESSING_LEASE_SECONDS = env.float("WEBHOOK_PROCESSING_LEASE_SECONDS", default=300.0)
+# The sweep leaves a `received` event this long to its own task before re-enqueueing it.
+WEBHOOK_RECEIVED_GRACE_SECONDS = env.float("WEBHOOK_RECEIVED_GRACE_SECONDS", default=30.0)
+WEBHOOK_SWEEP_INTERVAL_SECONDS = env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=15.0)
+WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+WEBHOOK_RETENTION_BATCH = env.int("WEBHOOK_RETENTION_BATCH", default=5000)
+# After a failed publish the web process stops trying the broker for this long (the sweep catches up).
+WEBHOOK_BROKER_BACKOFF_SECONDS = env.float("WEBHOOK_BROKER_BACKOFF_SECONDS", default=5.0)
+# Publishing from a web request must fail fast when Redis is down, never hang the request.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
+CELERY_BROKER_TRANSPORT_OPTIONS.update({"socket_connect_timeout": 1.0, "socket_timeout": 5.0})
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "webhooks-sweep": {
+            "task": "integrations.tasks.sweep_all_tenants",
+            "schedule": WEBHOOK_SWEEP_INTERVAL_SECONDS,
+        },
+        "webhooks-retention": {"task": "integrations.tasks.purge_all_tenants", "schedule": 3600.0},
+    }
+)
+# Prometheus: with PROMETHEUS_MULTIPROC_DIR set (make run sets it), every gunicorn worker and Celery
+# process writes its samples there and /metrics adds them up.
+PROMETHEUS_EXPORT_MIGRATIONS = False
+# Adds the `test.*` event types of integrations/providers/testing.py (tests and benchmarks only).
+WEBHOOK_TEST_EVENT_TYPES = env.bool("WEBHOOK_TEST_EVENT_TYPES", default=False)
 
 # ---------------------------------------------------------------------------------------------
 # External services: outgoing calls, circuit breaker, sync (issue 6)

@@ -1,12 +1,147 @@
-"""Integration fixtures: the sandbox services as a real HTTP server on 127.0.0.1."""
+"""Helpers for webhook tests: signed deliveries, event payloads and a configurable real worker."""
 
-from collections.abc import Iterator
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import requests
+from django_tenants.utils import schema_context
 
 from integrations.sandbox import Sandbox
+from integrations.services import endpoint_ensure
+from integrations.signing import sign
+from saas.celery import app
+from tests.conftest import ROOT, subprocess_env, wait_for
+
+
+def event(
+    type_: str = "user.updated", *, event_id: str | None = None, occurred_at: str | None = None, **data: Any
+) -> dict[str, Any]:
+    ext = data.pop("ext", None) or uuid.uuid4().hex[:12]
+    payload = {"id": ext, "email": f"{ext}@sync.test", "first_name": "Ada", "last_name": "Lovelace", **data}
+    return {
+        "id": event_id or f"evt_{uuid.uuid4().hex}",
+        "type": type_,
+        "occurred_at": occurred_at or "2025-01-01T00:00:00+00:00",
+        "data": payload,
+    }
+
+
+def signed_headers(
+    secret: str, body: bytes, *, msg_id: str | None = None, timestamp: int | None = None
+) -> dict[str, str]:
+    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, msg_id, timestamp, body),
+    }
+
+
+def as_meta(headers: dict[str, str]) -> dict[str, str]:
+    return {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
+
+
+def secret_for(tenant: Any, service: str = "user-service") -> str:
+    with schema_context(tenant.schema_name):
+        return endpoint_ensure(service=service).signing_secret
+
+
+@pytest.fixture
+def deliver(client_for: Any) -> Callable[..., Any]:
+    """deliver(tenant, document_or_bytes, secret=None, service=..., via="host", **header overrides)."""
+
+    def send(
+        tenant: Any,
+        document: Any,
+        *,
+        secret: str | None = None,
+        service: str = "user-service",
+        via: str = "host",
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        body = document if isinstance(document, bytes) else json.dumps(document).encode()
+        secret = secret or secret_for(tenant, service)
+        signed = signed_headers(secret, body)
+        signed.update(headers or {})
+        client = client_for(tenant, via=via)
+        return client.post(f"/api/v1/webhooks/{service}/", body, content_type=content_type, **as_meta(signed))
+
+    return send
+
+
+def start_worker(**env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """A real Celery worker (prefork, concurrency 2) in its own process group, with extra settings."""
+    name = f"engine-{uuid.uuid4().hex[:8]}@%h"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "saas",
+            "worker",
+            "-c",
+            "2",
+            "-n",
+            name,
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=subprocess_env(**env),
+        start_new_session=True,
+    )
+    hostname = name.replace("%h", socket.gethostname())
+    wait_for(lambda: bool(app.control.ping(destination=[hostname], timeout=0.5)), what="celery worker")
+    return proc, hostname
+
+
+def stop_worker(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
+    import os
+
+    if proc.poll() is not None:
+        return
+    if kill:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def engine_worker() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """engine_worker(**settings_env) -> a started worker; every worker is stopped after the test."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def make(**env: str) -> subprocess.Popen[bytes]:
+        proc, _ = start_worker(WEBHOOK_TEST_EVENT_TYPES="1", **env)
+        started.append(proc)
+        return proc
+
+    app.control.purge()  # messages left by earlier tests (their events are gone) are not ours
+    yield make
+    for proc in started:
+        stop_worker(proc)
+
+
+# --- the sandbox services (issue 6) ---------------------------------------------------------
 
 
 class SandboxControl:

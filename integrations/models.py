@@ -1,0 +1,107 @@
+"""Per-tenant integration settings and the inbound webhook events (all in the tenant's schema)."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class Service(models.TextChoices):
+    USER = "user-service"
+    PAYMENT = "payment-service"
+    COMMUNICATION = "communication-service"
+
+
+class EventStatus(models.TextChoices):
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    PROCESSED = "processed"
+    RETRYING = "retrying"
+    DEAD = "dead"
+    IGNORED = "ignored"
+
+
+# Statuses the sweep looks at: each carries the time it is due again in `next_attempt_at`.
+ACTIVE_STATUSES = (EventStatus.RECEIVED, EventStatus.RETRYING, EventStatus.PROCESSING)
+
+
+class Endpoint(models.Model):
+    """One external service's settings for this tenant: where to call it and how its webhooks are signed."""
+
+    service = models.CharField(max_length=40, choices=Service.choices, unique=True)
+    enabled = models.BooleanField(default=True)
+    base_url = models.URLField(max_length=500, blank=True)
+    # Fernet token of the API key (see integrations.crypto); never returned by the API or logged.
+    api_key_encrypted = models.TextField(blank=True)
+    signing_secret = models.CharField(max_length=200)
+    previous_signing_secret = models.CharField(max_length=200, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["service"]
+
+    def __str__(self) -> str:
+        return self.service
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self.api_key_encrypted)
+
+    def api_key_value(self) -> str:
+        """The plaintext API key ("" when none is set), for the outgoing HTTP client only."""
+        from .crypto import decrypt
+
+        return decrypt(self.api_key_encrypted) if self.api_key_encrypted else ""
+
+
+class WebhookEvent(models.Model):
+    service = models.CharField(max_length=40, choices=Service.choices)
+    event_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=100)
+    occurred_at = models.DateTimeField()
+    payload = models.JSONField()
+    status = models.CharField(max_length=20, choices=EventStatus.choices, default=EventStatus.RECEIVED)
+    attempts = models.PositiveIntegerField(default=0)
+    # When the sweep should look at the event again: the back-off for `retrying`, the lease end for
+    # `processing` (a worker that died), a short grace after intake for `received`.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    stale = models.BooleanField(default=False, help_text="Older than what was already applied.")
+    received_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "event_id"], name="webhookevent_service_event_id"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhookevent_due",
+                condition=Q(status__in=["received", "retrying", "processing"]),
+            ),
+            models.Index(fields=["service", "status", "received_at"], name="webhookevent_service_status"),
+            models.Index(fields=["status", "received_at"], name="webhookevent_status_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} {self.event_id} ({self.status})"
+
+
+class AppliedVersion(models.Model):
+    """The `occurred_at` of the newest event applied to one object, so older events change nothing."""
+
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=255)
+    occurred_at = models.DateTimeField()
+    event_id = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["object_type", "object_id"], name="appliedversion_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type}:{self.object_id}@{self.occurred_at.isoformat()}"

@@ -1,0 +1,23 @@
+"""Provider registry: each service's module has `HANDLERS = {"<event type>": handler(event)}`.
+
+An event whose type has no handler is stored as `ignored`. With WEBHOOK_TEST_EVENT_TYPES on (tests
+only) the `test.*` types of `integrations.providers.testing` are added to every service.
+"""
+
+from types import ModuleType
+
+from django.conf import settings
+
+from . import communication_service, payment_service, user_service
+
+PROVIDERS: dict[str, ModuleType] = {
+    "user-service": user_service,
+    "payment-service": payment_service,
+    "communication-service": communication_service,
+}
+
+if getattr(settings, "WEBHOOK_TEST_EVENT_TYPES", False):
+    from . import testing
+
+    for _module in PROVIDERS.values():
+        _module.HANDLERS.update(testing.HANDLERS)

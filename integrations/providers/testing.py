@@ -1,0 +1,38 @@
+"""Event types that exist only when WEBHOOK_TEST_EVENT_TYPES is on (tests and benchmarks).
+
+They let a test drive a real worker through the engine's paths: a slow handler (to kill a worker
+mid-task), one that fails a given number of times, and a no-op.
+"""
+
+import time
+from collections.abc import Callable
+
+from integrations.errors import RetryableError
+from integrations.models import WebhookEvent
+
+from .user_service import user_upsert
+
+
+def slow_user(event: WebhookEvent) -> None:
+    """Sleeps `data.sleep` seconds on its first `data.slow_attempts` attempts, then upserts the user."""
+    data = event.payload["data"]
+    if event.attempts <= int(data.get("slow_attempts", 1)):
+        time.sleep(float(data.get("sleep", 30)))
+    user_upsert(event=event)
+
+
+def flaky(event: WebhookEvent) -> None:
+    """Fails with RetryableError on its first `data.fail_times` attempts."""
+    if event.attempts <= int(event.payload["data"].get("fail_times", 0)):
+        raise RetryableError(f"test failure on attempt {event.attempts}")
+
+
+def noop(event: WebhookEvent) -> None:
+    return None
+
+
+HANDLERS: dict[str, Callable[[WebhookEvent], None]] = {
+    "test.slow_user": slow_user,
+    "test.flaky": flaky,
+    "test.noop": noop,
+}

@@ -1,0 +1,486 @@
+"""Writes for integrations: settings and secrets, webhook intake, processing, sweep, replay, retention.
+
+The event row is the source of truth, never the broker: intake commits the events and only then
+enqueues their processing; a lost or refused message delays an event until the sweep finds it due.
+"""
+
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from audit.services import acting_as, audit_record
+
+from . import metrics
+from .crypto import encrypt
+from .errors import CircuitOpenError, PermanentError, RetryableError
+from .models import Endpoint as Endpoint
+from .models import EventStatus, Service, WebhookEvent
+from .selectors import endpoint_get
+from .signing import generate_secret
+
+logger = logging.getLogger(__name__)
+
+SERVICES = tuple(Service.values)
+
+# ---------------------------------------------------------------------------------------------
+# Settings and secrets
+# ---------------------------------------------------------------------------------------------
+
+
+def endpoint_ensure(*, service: str) -> Endpoint:
+    """The tenant's settings for `service`, created with a fresh signing secret when first needed."""
+    endpoint = endpoint_get(service=service)
+    if endpoint is not None:
+        return endpoint
+    try:
+        with transaction.atomic():
+            return Endpoint.objects.create(service=service, signing_secret=generate_secret())
+    except IntegrityError:  # created by a concurrent request
+        return Endpoint.objects.get(service=service)
+
+
+def endpoint_update(*, service: str, enabled: bool, base_url: str, api_key: str | None = None) -> Endpoint:
+    """Saves the settings; `api_key` None keeps the stored key, "" clears it. The key is stored encrypted."""
+    endpoint = endpoint_ensure(service=service)
+    endpoint.enabled = enabled
+    endpoint.base_url = base_url
+    if api_key is not None:
+        endpoint.api_key_encrypted = encrypt(api_key) if api_key else ""
+    endpoint.save()
+    return endpoint
+
+
+def secret_rotate(*, service: str) -> str:
+    """Makes a new signing secret; the old one keeps verifying for WEBHOOK_PREVIOUS_SECRET_HOURS. Audited."""
+    with transaction.atomic():
+        endpoint_ensure(service=service)
+        endpoint = Endpoint.objects.select_for_update().get(service=service)
+        endpoint.previous_signing_secret = endpoint.signing_secret
+        endpoint.previous_secret_expires_at = timezone.now() + timedelta(
+            hours=settings.WEBHOOK_PREVIOUS_SECRET_HOURS
+        )
+        endpoint.signing_secret = generate_secret()
+        endpoint.save()
+        audit_record(action="rotate_secret", object_type="integration", object_id=service)
+    return endpoint.signing_secret
+
+
+# ---------------------------------------------------------------------------------------------
+# Intake
+# ---------------------------------------------------------------------------------------------
+
+
+class InvalidPayload(Exception):
+    def __init__(self, message: str, details: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    event_id: str
+    type: str
+    occurred_at: datetime
+    payload: str  # the event object as JSON text
+
+
+def _check_tree(value: Any, max_depth: int) -> None:
+    """Depth limit and no NUL characters (PostgreSQL's jsonb cannot store \\u0000)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            raise InvalidPayload(f"JSON nested deeper than {max_depth} levels.")
+        if isinstance(node, dict):
+            for key, item in node.items():
+                if "\x00" in key:
+                    raise InvalidPayload("JSON must not contain NUL characters.")
+                stack.append((item, depth + 1))
+        elif isinstance(node, list):
+            stack.extend((item, depth + 1) for item in node)
+        elif isinstance(node, str) and "\x00" in node:
+            raise InvalidPayload("JSON must not contain NUL characters.")
+
+
+def _parse_event(item: Any, where: str) -> IncomingEvent:
+    errors: dict[str, list[str]] = {}
+    if not isinstance(item, dict):
+        raise InvalidPayload(f"{where} must be an object.", {where: ["Must be an object."]})
+    event_id, event_type, occurred, data = (
+        item.get("id"),
+        item.get("type"),
+        item.get("occurred_at"),
+        item.get("data"),
+    )
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
+        errors[f"{where}.id"] = ["A non-empty string of at most 255 characters is required."]
+    if not isinstance(event_type, str) or not event_type or len(event_type) > 100:
+        errors[f"{where}.type"] = ["A non-empty string of at most 100 characters is required."]
+    occurred_at = None
+    if isinstance(occurred, str):
+        try:
+            occurred_at = datetime.fromisoformat(occurred)
+        except ValueError:
+            occurred_at = None
+    if occurred_at is None or occurred_at.tzinfo is None:
+        errors[f"{where}.occurred_at"] = ["An ISO 8601 timestamp with a time zone is required."]
+    if not isinstance(data, dict):
+        errors[f"{where}.data"] = ["An object is required."]
+    if errors:
+        raise InvalidPayload(f"{where} is not a valid event.", errors)
+    assert occurred_at is not None  # noqa: S101  (narrowed above)
+    return IncomingEvent(str(event_id), str(event_type), occurred_at, json.dumps(item))
+
+
+def webhook_parse(*, body: bytes) -> list[IncomingEvent]:
+    """One event or `{"events": [...]}` (1..WEBHOOK_MAX_BATCH); any bad item fails the whole body."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise InvalidPayload("The body is not valid JSON.") from exc
+    _check_tree(document, settings.WEBHOOK_MAX_JSON_DEPTH)
+    if isinstance(document, dict) and "events" in document:
+        items = document["events"]
+        if not isinstance(items, list) or not items:
+            raise InvalidPayload("`events` must be a non-empty list.", {"events": ["A non-empty list."]})
+        if len(items) > settings.WEBHOOK_MAX_BATCH:
+            raise InvalidPayload(
+                f"A batch holds at most {settings.WEBHOOK_MAX_BATCH} events.",
+                {"events": [f"At most {settings.WEBHOOK_MAX_BATCH} events."]},
+            )
+        return [_parse_event(item, f"events[{i}]") for i, item in enumerate(items)]
+    return [_parse_event(document, "event")]
+
+
+_INSERT_SQL = """
+INSERT INTO {table} (service, event_id, type, occurred_at, payload, status, attempts,
+                     next_attempt_at, last_error, stale, received_at)
+SELECT %s, e.event_id, e.type, e.occurred_at, e.payload::jsonb, 'received', 0, %s, '', false, %s
+FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::text[]) AS e(event_id, type, occurred_at, payload)
+ON CONFLICT (service, event_id) DO NOTHING
+RETURNING id
+"""
+
+
+def webhook_receive(*, service: str, events: list[IncomingEvent]) -> tuple[int, int]:
+    """Stores the events in one multi-row insert (known ids are duplicates) and enqueues the new ones
+    after commit. Returns (accepted, duplicates)."""
+    now = timezone.now()
+    due = now + timedelta(seconds=settings.WEBHOOK_RECEIVED_GRACE_SECONDS)
+    sql = _INSERT_SQL.format(table=connection.ops.quote_name(WebhookEvent._meta.db_table))
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql,
+                [
+                    service,
+                    due,
+                    now,
+                    [e.event_id for e in events],
+                    [e.type for e in events],
+                    [e.occurred_at for e in events],
+                    [e.payload for e in events],
+                ],
+            )
+            new_ids = [row[0] for row in cursor.fetchall()]
+        if new_ids:
+            transaction.on_commit(lambda: events_enqueue(event_ids=new_ids))
+    accepted = len(new_ids)
+    return accepted, len(events) - accepted
+
+
+# ---------------------------------------------------------------------------------------------
+# Enqueueing (never fails the caller: the sweep is the safety net)
+# ---------------------------------------------------------------------------------------------
+
+_broker_down_until = 0.0
+
+
+def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def events_enqueue(*, event_ids: list[int], countdown: float | None = None) -> bool:
+    """Publishes processing tasks for the active schema, in chunks. Returns False when the broker
+    refused; the events stay due in the database and the sweep enqueues them later."""
+    global _broker_down_until
+    from .tasks import process_events
+
+    if time.monotonic() < _broker_down_until:
+        metrics.ENQUEUE_FAILURES.inc()
+        return False
+    options: dict[str, Any] = {"retry": False}
+    if countdown:
+        options["countdown"] = countdown
+    try:
+        for chunk in _chunks(sorted(event_ids), settings.WEBHOOK_CHUNK_SIZE):
+            process_events.apply_async(args=[chunk], **options)
+    except Exception as exc:
+        _broker_down_until = time.monotonic() + settings.WEBHOOK_BROKER_BACKOFF_SECONDS
+        metrics.ENQUEUE_FAILURES.inc()
+        logger.warning(
+            "webhook enqueue failed; the sweep will pick the events up",
+            extra={"error": type(exc).__name__, "events": len(event_ids), "schema": connection.schema_name},
+        )
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Processing
+# ---------------------------------------------------------------------------------------------
+
+
+def backoff_delay(*, attempts: int, retry_after: float | None = None) -> float:
+    """Exponential back-off with full jitter: uniform(0, min(cap, base * 2**(attempts-1)))."""
+    ceiling = min(
+        settings.WEBHOOK_BACKOFF_CAP_SECONDS,
+        settings.WEBHOOK_BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0),
+    )
+    delay = random.uniform(0, ceiling)  # noqa: S311  (jitter, not cryptography)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay
+
+
+def _handler_for(event: WebhookEvent) -> Any:
+    from .providers import PROVIDERS
+
+    module = PROVIDERS.get(event.service)
+    return getattr(module, "HANDLERS", {}).get(event.type) if module else None
+
+
+def _claimable(now: datetime) -> Q:
+    tolerance = timedelta(seconds=1)  # a countdown may fire a hair before next_attempt_at
+    return Q(status=EventStatus.RECEIVED) | Q(
+        status__in=[EventStatus.RETRYING, EventStatus.PROCESSING], next_attempt_at__lte=now + tolerance
+    )
+
+
+def _claim(event_ids: list[int]) -> uuid.UUID | None:
+    """Marks due events `processing` under a lease; SKIP LOCKED leaves events another worker holds."""
+    now = timezone.now()
+    token = uuid.uuid4()
+    with transaction.atomic():
+        ids = list(
+            WebhookEvent.objects.select_for_update(skip_locked=True)
+            .filter(_claimable(now), id__in=event_ids)
+            .values_list("id", flat=True)
+        )
+        if not ids:
+            return None
+        WebhookEvent.objects.filter(id__in=ids).update(
+            status=EventStatus.PROCESSING,
+            claim_token=token,
+            attempts=F("attempts") + 1,
+            next_attempt_at=now + timedelta(seconds=settings.WEBHOOK_PROCESSING_LEASE_SECONDS),
+        )
+    return token
+
+
+def _run_one(event: WebhookEvent, now: datetime) -> float | None:
+    """Runs the event's handler in a savepoint and sets its outcome; returns a retry delay if any."""
+    handler = _handler_for(event)
+    if handler is None:
+        event.status, event.processed_at, event.next_attempt_at = EventStatus.IGNORED, now, None
+        metrics.PROCESSED.labels(event.service, "ignored").inc()
+        return None
+    started = time.perf_counter()
+    try:
+        with transaction.atomic(), acting_as(f"system:{event.service}"):
+            handler(event)
+    except CircuitOpenError as exc:
+        event.attempts -= 1  # an open breaker is not the event's fault
+        event.status, event.next_attempt_at = EventStatus.RETRYING, exc.retry_at
+        event.last_error = f"CircuitOpenError: {exc}"[:2000]
+        metrics.PROCESSED.labels(event.service, "deferred").inc()
+        return max((exc.retry_at - now).total_seconds(), 0.0)
+    except PermanentError as exc:
+        event.status, event.next_attempt_at = EventStatus.DEAD, None
+        event.last_error = f"PermanentError: {exc}"[:2000]
+        metrics.PROCESSED.labels(event.service, "dead").inc()
+        return None
+    except Exception as exc:
+        retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
+        event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if not isinstance(exc, RetryableError):
+            logger.exception("webhook handler failed", extra={"event": event.pk, "type": event.type})
+        if event.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+            event.status, event.next_attempt_at = EventStatus.DEAD, None
+            metrics.PROCESSED.labels(event.service, "dead").inc()
+            return None
+        delay = backoff_delay(attempts=event.attempts, retry_after=retry_after)
+        event.status, event.next_attempt_at = EventStatus.RETRYING, now + timedelta(seconds=delay)
+        metrics.PROCESSED.labels(event.service, "failed").inc()
+        return delay
+    finally:
+        metrics.PROCESSING_SECONDS.labels(event.service).observe(time.perf_counter() - started)
+    event.status, event.processed_at, event.next_attempt_at = EventStatus.PROCESSED, now, None
+    event.last_error = ""
+    metrics.PROCESSED.labels(event.service, "processed").inc()
+    return None
+
+
+def events_process(*, event_ids: list[int]) -> None:
+    """Claims the due events among `event_ids` and runs their handlers as `system:<service>`.
+
+    Handlers and the outcome commit together, so an event is applied exactly once even when a worker
+    dies mid-way (its claim then expires and the sweep takes the event up again). Failures move to
+    `retrying` with back-off, to `dead` after WEBHOOK_MAX_ATTEMPTS; unknown types are `ignored`.
+    """
+    token = _claim(event_ids)
+    if token is None:
+        return
+    retries: dict[float, list[int]] = {}
+    with transaction.atomic():
+        events = list(
+            WebhookEvent.objects.select_for_update()
+            .filter(claim_token=token, status=EventStatus.PROCESSING)
+            .order_by("occurred_at", "id")
+        )
+        now = timezone.now()
+        for event in events:
+            delay = _run_one(event, now)
+            if delay is not None:
+                retries.setdefault(round(delay, 1), []).append(event.pk)
+            event.claim_token = None
+        WebhookEvent.objects.bulk_update(
+            events,
+            ["status", "attempts", "next_attempt_at", "last_error", "processed_at", "stale", "claim_token"],
+        )
+        for delay, ids in retries.items():
+            if delay <= settings.WEBHOOK_BACKOFF_CAP_SECONDS:
+                transaction.on_commit(
+                    lambda ids=ids, delay=delay: events_enqueue(event_ids=ids, countdown=delay)
+                )
+
+
+# ---------------------------------------------------------------------------------------------
+# Sweep, replay, retention
+# ---------------------------------------------------------------------------------------------
+
+
+def events_sweep(*, now: datetime | None = None, limit: int = 10_000) -> int:
+    """Re-enqueues every due event of the active schema: `received` past its grace, `retrying` past
+    its back-off, `processing` past its lease (the worker died: counts as a failed attempt)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        lost = list(
+            WebhookEvent.objects.select_for_update(skip_locked=True).filter(
+                status=EventStatus.PROCESSING, next_attempt_at__lte=now
+            )[:limit]
+        )
+        for event in lost:
+            event.claim_token = None
+            event.last_error = "worker lost: the processing lease expired"
+            if event.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+                event.status, event.next_attempt_at = EventStatus.DEAD, None
+            else:
+                event.status, event.next_attempt_at = EventStatus.RETRYING, now
+        WebhookEvent.objects.bulk_update(lost, ["status", "next_attempt_at", "last_error", "claim_token"])
+        due = list(
+            WebhookEvent.objects.filter(
+                status__in=[EventStatus.RECEIVED, EventStatus.RETRYING], next_attempt_at__lte=now
+            )
+            .order_by("next_attempt_at")
+            .values_list("id", "status")[:limit]
+        )
+        received = [pk for pk, status in due if status == EventStatus.RECEIVED]
+        if received:  # their own new task gets a fresh grace period before the next sweep
+            WebhookEvent.objects.filter(id__in=received).update(
+                next_attempt_at=now + timedelta(seconds=settings.WEBHOOK_RECEIVED_GRACE_SECONDS)
+            )
+    ids = [pk for pk, _ in due]
+    if ids:
+        events_enqueue(event_ids=ids)
+    return len(ids)
+
+
+REPLAYABLE = (EventStatus.DEAD, EventStatus.IGNORED, EventStatus.PROCESSED, EventStatus.RETRYING)
+
+
+def _requeue(queryset: Any) -> list[int]:
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(queryset.select_for_update(skip_locked=True).values_list("id", flat=True))
+        WebhookEvent.objects.filter(id__in=ids).update(
+            status=EventStatus.RECEIVED,
+            attempts=0,
+            processed_at=None,
+            stale=False,
+            claim_token=None,
+            next_attempt_at=now + timedelta(seconds=settings.WEBHOOK_RECEIVED_GRACE_SECONDS),
+        )
+        if ids:
+            transaction.on_commit(lambda: events_enqueue(event_ids=ids))
+    return ids
+
+
+def event_replay(*, event: WebhookEvent, actor: str | None = None) -> WebhookEvent:
+    """Puts one event back to `received` with its attempts reset and enqueues it. Audited."""
+    from saas.exceptions import ApplicationError
+
+    if event.status in (EventStatus.RECEIVED, EventStatus.PROCESSING):
+        raise ApplicationError("The event is already waiting or being processed.", code="conflict")
+    _requeue(WebhookEvent.objects.filter(pk=event.pk))
+    audit_record(
+        action="replay",
+        object_type="webhook_event",
+        object_id=event.pk,
+        changes={"service": event.service, "event_id": event.event_id, "from_status": event.status},
+        actor=actor,
+    )
+    event.refresh_from_db()
+    return event
+
+
+def events_replay(
+    *, status: str = EventStatus.DEAD, service: str | None = None, actor: str | None = None
+) -> int:
+    """Replays every event with `status` (and `service`, if given). Audited once, with the count."""
+    if status not in REPLAYABLE:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError({"status": [f"Must be one of {', '.join(REPLAYABLE)}."]})
+    queryset = WebhookEvent.objects.filter(status=status)
+    if service:
+        queryset = queryset.filter(service=service)
+    ids = _requeue(queryset)
+    audit_record(
+        action="replay",
+        object_type="webhook_event",
+        changes={"status": status, "service": service, "requeued": len(ids)},
+        actor=actor,
+    )
+    return len(ids)
+
+
+def events_purge(*, days: int | None = None, batch: int | None = None) -> int:
+    """Deletes `processed` and `ignored` events received more than `days` ago, `batch` rows at a time.
+    Dead events stay until replayed or purged explicitly."""
+    days = settings.WEBHOOK_RETENTION_DAYS if days is None else days
+    batch = batch or settings.WEBHOOK_RETENTION_BATCH
+    cutoff = timezone.now() - timedelta(days=days)
+    total = 0
+    while True:
+        ids = list(
+            WebhookEvent.objects.filter(
+                status__in=[EventStatus.PROCESSED, EventStatus.IGNORED], received_at__lt=cutoff
+            ).values_list("id", flat=True)[:batch]
+        )
+        if not ids:
+            return total
+        total += WebhookEvent.objects.filter(id__in=ids).delete()[0]

@@ -1,0 +1,91 @@
+"""Standard Webhooks signatures (https://www.standardwebhooks.com): pure functions, no Django.
+
+The signed content is `"{msg_id}.{timestamp}.{raw body}"`, the key is the base64 part of a
+`whsec_<base64>` secret, and `webhook-signature` holds space-separated `v1,<base64 HMAC-SHA256>`
+entries of which any one may match. Comparisons are constant time.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets as _secrets
+import time
+from collections.abc import Mapping
+
+SECRET_PREFIX = "whsec_"  # noqa: S105  (a prefix, not a secret)
+TOLERANCE_SECONDS = 5 * 60
+
+
+class InvalidSignature(Exception):
+    """The request is not signed by any of the given secrets (or is too old or too new)."""
+
+
+def generate_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(_secrets.token_bytes(32)).decode()
+
+
+def _key(secret: str) -> bytes:
+    raw = secret.removeprefix(SECRET_PREFIX)
+    try:
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("signing secret is not whsec_<base64>") from exc
+
+
+def _digest(key: bytes, msg_id: str, timestamp: int | str, body: bytes) -> bytes:
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    return hmac.new(key, signed, hashlib.sha256).digest()
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` header value for this message."""
+    return "v1," + base64.b64encode(_digest(_key(secret), msg_id, timestamp, body)).decode()
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    value = headers.get(name)
+    if value is None:
+        value = headers.get(name.title())
+    if value is None:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        value = lowered.get(name)
+    if not value:
+        raise InvalidSignature(f"missing {name} header")
+    return value
+
+
+def verify(secrets: list[str], headers: Mapping[str, str], body: bytes, now: float | None = None) -> None:
+    """Raises InvalidSignature unless one `v1` signature matches one of `secrets` within the tolerance."""
+    msg_id = _header(headers, "webhook-id")
+    timestamp = _header(headers, "webhook-timestamp")
+    signature_header = _header(headers, "webhook-signature")
+    if not timestamp.isdigit() or len(timestamp) > 12:
+        raise InvalidSignature("invalid webhook-timestamp")
+    now = time.time() if now is None else now
+    if abs(now - int(timestamp)) > TOLERANCE_SECONDS:
+        raise InvalidSignature("webhook-timestamp outside the tolerance")
+
+    candidates: list[bytes] = []
+    for entry in signature_header.split(" "):
+        version, _, value = entry.partition(",")
+        if version != "v1" or not value:
+            continue
+        try:
+            candidates.append(base64.b64decode(value, validate=True))
+        except (binascii.Error, ValueError):
+            continue
+    if not candidates:
+        raise InvalidSignature("no v1 signature")
+
+    matched = False
+    for secret in secrets:
+        try:
+            expected = _digest(_key(secret), msg_id, timestamp, body)
+        except ValueError:
+            continue
+        for candidate in candidates:
+            # No early exit: every pair is compared, so timing says nothing about which matched.
+            matched |= hmac.compare_digest(expected, candidate)
+    if not matched:
+        raise InvalidSignature("no matching signature")

@@ -1,0 +1,57 @@
+"""Celery tasks: thin adapters over integrations.services. They take ids, never model instances.
+
+Tasks sent from a tenant's request or from `schema_context` carry that schema (tenant-schemas-celery)
+and run inside it; the periodic ones start in public and dispatch one task per tenant schema.
+"""
+
+from celery import shared_task
+from django_tenants.utils import get_public_schema_name
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def process_events(event_ids: list[int]) -> None:
+    from .services import events_process
+
+    events_process(event_ids=event_ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_tenant() -> int:
+    from .services import events_sweep
+
+    return events_sweep()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def purge_tenant() -> int:
+    from .services import events_purge
+
+    return events_purge()
+
+
+def _active_schemas() -> list[str]:
+    from tenants.models import Tenant, TenantStatus
+
+    return list(
+        Tenant.objects.filter(status=TenantStatus.ACTIVE)
+        .exclude(schema_name=get_public_schema_name())
+        .values_list("schema_name", flat=True)
+    )
+
+
+@shared_task(ignore_result=True)
+def sweep_all_tenants() -> int:
+    """Celery beat: one `sweep_tenant` per active tenant, each running in that tenant's schema."""
+    schemas = _active_schemas()
+    for schema in schemas:
+        sweep_tenant.apply_async(headers={"_schema_name": schema})
+    return len(schemas)
+
+
+@shared_task(ignore_result=True)
+def purge_all_tenants() -> int:
+    """Celery beat: retention, one `purge_tenant` per active tenant."""
+    schemas = _active_schemas()
+    for schema in schemas:
+        purge_tenant.apply_async(headers={"_schema_name": schema})
+    return len(schemas)
