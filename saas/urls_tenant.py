@@ -7,6 +7,7 @@ from .urls_common import common_urlpatterns
 
 urlpatterns = [
     path("api/v1/auth/", include("accounts.urls")),
+    path("api/v1/", include("integrations.urls_external")),
     path("api/v1/", include("integrations.urls")),
     path("admin/", tenant_site.urls),
     *common_urlpatterns("saas.urls_tenant"),
