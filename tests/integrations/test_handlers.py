@@ -196,6 +196,7 @@ def test_invoice_payment_failed_marks_past_due_and_paid_restores(in_a: Tenant) -
     assert Invoice.objects.get(external_id="in_2").status == "paid"
     # the failure arriving again, late, changes nothing
     (late,) = handle("payment-service", ev("invoice.payment_failed", inv, 1))
+    assert late.stale is True
     assert Subscription.objects.get(external_id="sub_1").status == "active"
 
 
