@@ -2,6 +2,8 @@
 
 from django.db import connection
 from django_tenants.utils import schema_context
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +19,7 @@ class HealthView(APIView):
 
     permission_classes = [IsTenantAdmin]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response({"services": service_health()})
 
@@ -26,6 +29,7 @@ class PlatformHealthView(APIView):
 
     permission_classes = [IsPlatformAdmin]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         tenants = []
         for tenant in Tenant.objects.exclude(status=TenantStatus.DELETED).order_by("slug"):
