@@ -31,7 +31,8 @@ prepare: $(VENV)/.installed .env services
 
 run: prepare
 	@$(WITH_SERVICES) $(PY) manage.py demo_banner
-	@$(WITH_SERVICES) exec $(VENV)/bin/honcho start -f Procfile
+	@rm -rf .run/prometheus && mkdir -p .run/prometheus  # /metrics adds up web and worker processes
+	@$(WITH_SERVICES) PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/.run/prometheus exec $(VENV)/bin/honcho start -f Procfile
 
 test: prepare
 	@$(WITH_SERVICES) $(VENV)/bin/pytest

@@ -13,3 +13,11 @@ max_requests_jitter = 500
 accesslog = None  # the app logs one JSON line per request itself
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("SAAS_TRUSTED_PROXIES", "127.0.0.1")
+
+
+def child_exit(server: object, worker: object) -> None:
+    """Prometheus multiprocess mode: a finished worker's live gauges stop counting."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

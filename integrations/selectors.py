@@ -1,11 +1,16 @@
 """Reads for integrations: settings, signing secrets and webhook events of the active tenant."""
 
+import time
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from .models import ACTIVE_STATUSES, Endpoint, WebhookEvent
+
+SECRETS_CACHE_SECONDS = 60.0
+_secrets_cache: dict[tuple[str, str], tuple[float, tuple[str, str, datetime | None] | None]] = {}
 
 
 def endpoint_get(*, service: str) -> Endpoint | None:
@@ -13,18 +18,31 @@ def endpoint_get(*, service: str) -> Endpoint | None:
     return Endpoint.objects.filter(service=service).first()
 
 
-def signing_secrets(*, service: str) -> list[str]:
-    """Secrets that verify `service`'s webhooks now: the current one and a rotated one still in its grace."""
-    endpoint = endpoint_get(service=service)
-    if endpoint is None:
+def signing_secrets(*, service: str, cached: bool = False) -> list[str]:
+    """Secrets that verify `service`'s webhooks now: the current one and a rotated one still in its grace.
+
+    `cached=True` (intake's first try) may answer from a per-process copy at most
+    SECRETS_CACHE_SECONDS old; intake asks again uncached before refusing a signature, so a rotation
+    is honoured at once. The grace of a previous secret is checked on every call."""
+    key = (connection.schema_name, service)
+    now = time.monotonic()
+    entry = _secrets_cache.get(key) if cached else None
+    if entry is None or entry[0] < now:
+        endpoint = endpoint_get(service=service)
+        row = (
+            (endpoint.signing_secret, endpoint.previous_signing_secret, endpoint.previous_secret_expires_at)
+            if endpoint
+            else None
+        )
+        entry = (now + SECRETS_CACHE_SECONDS, row)
+        _secrets_cache[key] = entry
+    row = entry[1]
+    if row is None:
         return []
-    secrets = [endpoint.signing_secret]
-    if (
-        endpoint.previous_signing_secret
-        and endpoint.previous_secret_expires_at
-        and endpoint.previous_secret_expires_at > timezone.now()
-    ):
-        secrets.append(endpoint.previous_signing_secret)
+    current, previous, expires_at = row
+    secrets = [current]
+    if previous and expires_at and expires_at > timezone.now():
+        secrets.append(previous)
     return secrets
 
 

@@ -4,9 +4,11 @@ The event row is the source of truth, never the broker: intake commits the event
 enqueues their processing; a lost or refused message delays an event until the sweep finds it due.
 """
 
+import contextlib
 import json
 import logging
 import random
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -15,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -93,7 +95,23 @@ class IncomingEvent:
     event_id: str
     type: str
     occurred_at: datetime
-    payload: str  # the event object as JSON text
+
+
+@dataclass(frozen=True)
+class IncomingBody:
+    """A checked body: its events, and its raw JSON, which PostgreSQL unpacks itself on insert."""
+
+    events: list[IncomingEvent]
+    raw: str
+    is_batch: bool
+
+
+# RFC 3339, the ISO 8601 profile PostgreSQL and Python read alike (a time zone is required).
+_TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity: Python reads them, PostgreSQL does not
 
 
 def _check_tree(value: Any, max_depth: int) -> None:
@@ -107,9 +125,16 @@ def _check_tree(value: Any, max_depth: int) -> None:
             for key, item in node.items():
                 if "\x00" in key:
                     raise InvalidPayload("JSON must not contain NUL characters.")
-                stack.append((item, depth + 1))
+                if isinstance(item, dict | list):
+                    stack.append((item, depth + 1))
+                elif isinstance(item, str) and "\x00" in item:
+                    raise InvalidPayload("JSON must not contain NUL characters.")
         elif isinstance(node, list):
-            stack.extend((item, depth + 1) for item in node)
+            for item in node:
+                if isinstance(item, dict | list):
+                    stack.append((item, depth + 1))
+                elif isinstance(item, str) and "\x00" in item:
+                    raise InvalidPayload("JSON must not contain NUL characters.")
         elif isinstance(node, str) and "\x00" in node:
             raise InvalidPayload("JSON must not contain NUL characters.")
 
@@ -129,25 +154,26 @@ def _parse_event(item: Any, where: str) -> IncomingEvent:
     if not isinstance(event_type, str) or not event_type or len(event_type) > 100:
         errors[f"{where}.type"] = ["A non-empty string of at most 100 characters is required."]
     occurred_at = None
-    if isinstance(occurred, str):
+    if isinstance(occurred, str) and _TIMESTAMP_RE.match(occurred):
         try:
-            occurred_at = datetime.fromisoformat(occurred)
+            occurred_at = datetime.fromisoformat(occurred.upper())
         except ValueError:
             occurred_at = None
-    if occurred_at is None or occurred_at.tzinfo is None:
-        errors[f"{where}.occurred_at"] = ["An ISO 8601 timestamp with a time zone is required."]
+    if occurred_at is None:
+        errors[f"{where}.occurred_at"] = ["An ISO 8601 (RFC 3339) timestamp with a time zone is required."]
     if not isinstance(data, dict):
         errors[f"{where}.data"] = ["An object is required."]
     if errors:
         raise InvalidPayload(f"{where} is not a valid event.", errors)
     assert occurred_at is not None  # noqa: S101  (narrowed above)
-    return IncomingEvent(str(event_id), str(event_type), occurred_at, json.dumps(item))
+    return IncomingEvent(str(event_id), str(event_type), occurred_at)
 
 
-def webhook_parse(*, body: bytes) -> list[IncomingEvent]:
+def webhook_parse(*, body: bytes) -> IncomingBody:
     """One event or `{"events": [...]}` (1..WEBHOOK_MAX_BATCH); any bad item fails the whole body."""
     try:
-        document = json.loads(body)
+        text = body.decode("utf-8")
+        document = json.loads(text, parse_constant=_no_constants)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise InvalidPayload("The body is not valid JSON.") from exc
     _check_tree(document, settings.WEBHOOK_MAX_JSON_DEPTH)
@@ -160,45 +186,46 @@ def webhook_parse(*, body: bytes) -> list[IncomingEvent]:
                 f"A batch holds at most {settings.WEBHOOK_MAX_BATCH} events.",
                 {"events": [f"At most {settings.WEBHOOK_MAX_BATCH} events."]},
             )
-        return [_parse_event(item, f"events[{i}]") for i, item in enumerate(items)]
-    return [_parse_event(document, "event")]
+        events = [_parse_event(item, f"events[{i}]") for i, item in enumerate(items)]
+        return IncomingBody(events, text, is_batch=True)
+    return IncomingBody([_parse_event(document, "event")], text, is_batch=False)
 
 
+# The checked body goes to PostgreSQL as one JSON parameter: no per-event re-serialisation.
 _INSERT_SQL = """
 INSERT INTO {table} (service, event_id, type, occurred_at, payload, status, attempts,
                      next_attempt_at, last_error, stale, received_at)
-SELECT %s, e.event_id, e.type, e.occurred_at, e.payload::jsonb, 'received', 0, %s, '', false, %s
-FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::text[]) AS e(event_id, type, occurred_at, payload)
+SELECT %s, e->>'id', e->>'type', (e->>'occurred_at')::timestamptz, e, 'received', 0, %s, '', false, %s
+FROM jsonb_array_elements({source}) AS e
 ON CONFLICT (service, event_id) DO NOTHING
 RETURNING id
 """
 
 
-def webhook_receive(*, service: str, events: list[IncomingEvent]) -> tuple[int, int]:
-    """Stores the events in one multi-row insert (known ids are duplicates) and enqueues the new ones
-    after commit. Returns (accepted, duplicates)."""
+def webhook_receive(*, service: str, body: IncomingBody) -> tuple[int, int]:
+    """Stores the events in one multi-row insert (known ids are duplicates) and, once committed,
+    kicks their processing. Returns (accepted, duplicates)."""
     now = timezone.now()
     due = now + timedelta(seconds=settings.WEBHOOK_RECEIVED_GRACE_SECONDS)
-    sql = _INSERT_SQL.format(table=connection.ops.quote_name(WebhookEvent._meta.db_table))
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                sql,
-                [
-                    service,
-                    due,
-                    now,
-                    [e.event_id for e in events],
-                    [e.type for e in events],
-                    [e.occurred_at for e in events],
-                    [e.payload for e in events],
-                ],
-            )
+    sql = _INSERT_SQL.format(
+        table=connection.ops.quote_name(WebhookEvent._meta.db_table),
+        source="(%s::jsonb)->'events'" if body.is_batch else "jsonb_build_array(%s::jsonb)",
+    )
+    # One statement is atomic on its own: outside a transaction it commits as it returns (and
+    # on_commit then runs at once); inside one, the kick waits for that transaction's commit.
+    # Inside a caller's transaction a savepoint keeps a refused insert from breaking that transaction.
+    savepoint = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    try:
+        with savepoint, connection.cursor() as cursor:
+            cursor.execute(sql, [service, due, now, body.raw])
             new_ids = [row[0] for row in cursor.fetchall()]
-        if new_ids:
-            transaction.on_commit(lambda: events_enqueue(event_ids=new_ids))
+    except DataError as exc:  # something PostgreSQL's jsonb refuses (e.g. a lone surrogate)
+        raise InvalidPayload("The body holds values that cannot be stored.") from exc
+    if new_ids:
+        count = len(new_ids)
+        transaction.on_commit(lambda: events_kick(count=count))
     accepted = len(new_ids)
-    return accepted, len(events) - accepted
+    return accepted, len(body.events) - accepted
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,6 +266,53 @@ def events_enqueue(*, event_ids: list[int], countdown: float | None = None) -> b
     return True
 
 
+def _kick_key() -> str:
+    return f"webhooks:kick:{connection.schema_name}"
+
+
+def _redis() -> Any:
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default")
+
+
+def events_kick(*, count: int = 1) -> bool:
+    """Makes sure a `process_pending` task will look at this schema's `received` events.
+
+    At most one such task waits per schema (a Redis SET NX key the task deletes when it starts, so
+    an event committed after that start kicks a new one): a single-event request costs one Redis
+    command, not a Celery publish, and events from many requests are processed in shared chunks.
+    A large batch also starts extra tasks so that several worker processes share it. Never raises:
+    when Redis is down the events wait for the sweep."""
+    global _broker_down_until
+    from .tasks import process_pending
+
+    if time.monotonic() < _broker_down_until:
+        metrics.ENQUEUE_FAILURES.inc()
+        return False
+    extra = min(-(-count // settings.WEBHOOK_CHUNK_SIZE) - 1, settings.WEBHOOK_MAX_PARALLEL_TASKS - 1)
+    key = _kick_key()
+    kicked = False
+    try:
+        if _redis().set(key, "1", nx=True, ex=settings.WEBHOOK_KICK_TTL_SECONDS):
+            kicked = True
+            process_pending.apply_async(retry=False)
+        for _ in range(max(extra, 0)):
+            process_pending.apply_async(retry=False)
+    except Exception as exc:
+        _broker_down_until = time.monotonic() + settings.WEBHOOK_BROKER_BACKOFF_SECONDS
+        metrics.ENQUEUE_FAILURES.inc()
+        logger.warning(
+            "webhook kick failed; the sweep will pick the events up",
+            extra={"error": type(exc).__name__, "schema": connection.schema_name},
+        )
+        if kicked:
+            with contextlib.suppress(Exception):
+                _redis().delete(key)
+        return False
+    return True
+
+
 # ---------------------------------------------------------------------------------------------
 # Processing
 # ---------------------------------------------------------------------------------------------
@@ -270,16 +344,20 @@ def _claimable(now: datetime) -> Q:
     )
 
 
-def _claim(event_ids: list[int]) -> uuid.UUID | None:
-    """Marks due events `processing` under a lease; SKIP LOCKED leaves events another worker holds."""
+def _claim(event_ids: list[int] | None = None, *, pending: int = 0) -> uuid.UUID | None:
+    """Marks due events `processing` under a lease; SKIP LOCKED leaves events another worker holds.
+
+    Either the due events among `event_ids`, or up to `pending` of the oldest `received` events."""
     now = timezone.now()
     token = uuid.uuid4()
     with transaction.atomic():
-        ids = list(
-            WebhookEvent.objects.select_for_update(skip_locked=True)
-            .filter(_claimable(now), id__in=event_ids)
-            .values_list("id", flat=True)
-        )
+        if event_ids is not None:
+            candidates = WebhookEvent.objects.filter(_claimable(now), id__in=event_ids)
+        else:
+            candidates = WebhookEvent.objects.filter(status=EventStatus.RECEIVED).order_by("next_attempt_at")[
+                :pending
+            ]
+        ids = list(candidates.select_for_update(skip_locked=True).values_list("id", flat=True))
         if not ids:
             return None
         WebhookEvent.objects.filter(id__in=ids).update(
@@ -328,7 +406,7 @@ def _run_one(event: WebhookEvent, now: datetime) -> float | None:
         return delay
     finally:
         metrics.PROCESSING_SECONDS.labels(event.service).observe(time.perf_counter() - started)
-    event.status, event.processed_at, event.next_attempt_at = EventStatus.PROCESSED, now, None
+    event.status, event.processed_at, event.next_attempt_at = EventStatus.PROCESSED, timezone.now(), None
     event.last_error = ""
     metrics.PROCESSED.labels(event.service, "processed").inc()
     return None
@@ -342,8 +420,59 @@ def events_process(*, event_ids: list[int]) -> None:
     `retrying` with back-off, to `dead` after WEBHOOK_MAX_ATTEMPTS; unknown types are `ignored`.
     """
     token = _claim(event_ids)
-    if token is None:
+    if token is not None:
+        _process_claimed(token)
+
+
+def events_process_pending(*, max_chunks: int | None = None) -> int:
+    """Processes the schema's `received` events chunk by chunk until none is left (the kicked task).
+
+    After `max_chunks` it hands over to a fresh task, so other tenants' tasks get their turn."""
+    max_chunks = max_chunks or settings.WEBHOOK_MAX_CHUNKS_PER_TASK
+    with contextlib.suppress(Exception):  # Redis down: the sweep still finds everything
+        _redis().delete(_kick_key())
+    chunks = 0
+    while chunks < max_chunks:
+        token = _claim(pending=settings.WEBHOOK_CHUNK_SIZE)
+        if token is None:
+            return chunks
+        _process_claimed(token)
+        chunks += 1
+    events_kick()
+    return chunks
+
+
+_OUTCOME_SQL = """
+UPDATE {table} AS w
+   SET status = v.status, attempts = v.attempts, next_attempt_at = v.next_attempt_at,
+       last_error = v.last_error, processed_at = v.processed_at, stale = v.stale, claim_token = NULL
+  FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::timestamptz[], %s::text[], %s::timestamptz[],
+              %s::bool[]) AS v(id, status, attempts, next_attempt_at, last_error, processed_at, stale)
+ WHERE w.id = v.id
+"""
+
+
+def _save_outcomes(events: list[WebhookEvent]) -> None:
+    """One UPDATE for a whole chunk's outcomes (Django's bulk_update builds a CASE per row and field)."""
+    if not events:
         return
+    sql = _OUTCOME_SQL.format(table=connection.ops.quote_name(WebhookEvent._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                [e.pk for e in events],
+                [e.status for e in events],
+                [e.attempts for e in events],
+                [e.next_attempt_at for e in events],
+                [e.last_error for e in events],
+                [e.processed_at for e in events],
+                [e.stale for e in events],
+            ],
+        )
+
+
+def _process_claimed(token: uuid.UUID) -> None:
     retries: dict[float, list[int]] = {}
     with transaction.atomic():
         events = list(
@@ -357,10 +486,7 @@ def events_process(*, event_ids: list[int]) -> None:
             if delay is not None:
                 retries.setdefault(round(delay, 1), []).append(event.pk)
             event.claim_token = None
-        WebhookEvent.objects.bulk_update(
-            events,
-            ["status", "attempts", "next_attempt_at", "last_error", "processed_at", "stale", "claim_token"],
-        )
+        _save_outcomes(events)
         for delay, ids in retries.items():
             if delay <= settings.WEBHOOK_BACKOFF_CAP_SECONDS:
                 transaction.on_commit(
@@ -466,6 +592,19 @@ def events_replay(
         actor=actor,
     )
     return len(ids)
+
+
+def events_replay_ids(*, ids: list[int], actor: str | None = None) -> int:
+    """Replays the listed events that are replayable (admin actions). Audited once."""
+    requeued = _requeue(WebhookEvent.objects.filter(id__in=ids, status__in=REPLAYABLE))
+    if requeued:
+        audit_record(
+            action="replay",
+            object_type="webhook_event",
+            changes={"ids": requeued, "requeued": len(requeued)},
+            actor=actor,
+        )
+    return len(requeued)
 
 
 def events_purge(*, days: int | None = None, batch: int | None = None) -> int:

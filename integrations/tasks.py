@@ -16,6 +16,13 @@ def process_events(event_ids: list[int]) -> None:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def process_pending() -> int:
+    from .services import events_process_pending
+
+    return events_process_pending()
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def sweep_tenant() -> int:
     from .services import events_sweep
 

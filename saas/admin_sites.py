@@ -4,14 +4,36 @@ Keeping them apart means a tenant's admins can never reach a platform model, and
 site only ever runs in the public schema.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib.admin import AdminSite
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path
 
 
 class PlatformAdminSite(AdminSite):
     site_header = "Platform administration"
     site_title = "Platform admin"
     index_title = "Tenants, staff and audit"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._extra_views: list[tuple[str, Callable[..., HttpResponse], str]] = []
+        # (label, url name): links shown on each tenant's admin page; the URL takes `tenant_id`.
+        self.tenant_links: list[tuple[str, str]] = []
+
+    def register_view(
+        self, route: str, view: Callable[..., HttpResponse], name: str, tenant_link: str | None = None
+    ) -> None:
+        """Adds a staff-only page to the platform admin (apps' per-tenant views of their tenant data)."""
+        self._extra_views.append((route, view, name))
+        if tenant_link:
+            self.tenant_links.append((tenant_link, name))
+
+    def get_urls(self) -> list[URLPattern]:  # type: ignore[override]
+        extra = [path(route, self.admin_view(view), name=name) for route, view, name in self._extra_views]
+        return extra + super().get_urls()  # type: ignore[return-value]
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user

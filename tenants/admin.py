@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html_join
 
 from saas.admin_sites import platform_site
 
@@ -55,10 +57,23 @@ class TenantAdmin(admin.ModelAdmin):
             "schema_name",
             "created_at",
             "updated_at",
+            "tenant_data",
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
-        return [*self.readonly_fields, "slug"] if obj else []
+        return [*self.readonly_fields, "slug", "tenant_data"] if obj else []
+
+    @admin.display(description="Tenant data")
+    def tenant_data(self, obj: Tenant) -> str:
+        """Links to the apps' views of this tenant's data (webhook events, audit trail...)."""
+        return format_html_join(
+            " · ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse(f"{platform_site.name}:{name}", kwargs={"tenant_id": obj.pk}), label)
+                for label, name in platform_site.tenant_links
+            ),
+        )
 
     def get_inlines(self, request: HttpRequest, obj: Tenant | None = None) -> list[type]:
         return [DomainInline] if obj else []

@@ -10,9 +10,11 @@ from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import IntegrityError
+from django.db.models import Q
 
 from accounts.models import Role, User
-from accounts.services import normalize_email, user_create
+from accounts.services import normalize_email
 from integrations.errors import PermanentError
 from integrations.models import WebhookEvent
 from integrations.versions import version_advance
@@ -44,7 +46,8 @@ def _user_data(event: WebhookEvent) -> dict[str, Any]:
 def user_upsert(*, event: WebhookEvent) -> User | None:
     """Creates or updates the user with `external_id = data.id` unless the event is stale.
 
-    A local user with the same email and no external id is linked rather than duplicated."""
+    A local user with the same email and no external id is linked rather than duplicated; an email
+    already held by another synced user is a PermanentError (the event goes to `dead`)."""
     fields = _user_data(event)
     if not version_advance(
         object_type="user",
@@ -54,30 +57,34 @@ def user_upsert(*, event: WebhookEvent) -> User | None:
     ):
         event.stale = True
         return None
-    user = (
-        User.objects.filter(external_id=fields["external_id"]).first()
-        or User.objects.filter(email=fields["email"], external_id__isnull=True).first()
+    matches = list(
+        User.objects.filter(
+            Q(external_id=fields["external_id"]) | Q(email=fields["email"], external_id__isnull=True)
+        )
+    )
+    user = next((u for u in matches if u.external_id == fields["external_id"]), None) or next(
+        iter(matches), None
     )
     if user is None:
-        if User.objects.filter(email=fields["email"]).exists():
-            raise PermanentError("another synced user already has this email")
-        return user_create(
+        user = User(
             email=fields["email"],
-            password=None,
             role=fields["role"] or Role.MEMBER,
             first_name=fields["first_name"],
             last_name=fields["last_name"],
             external_id=fields["external_id"],
         )
-    if User.objects.filter(email=fields["email"]).exclude(pk=user.pk).exists():
-        raise PermanentError("another user already has this email")
-    user.external_id = fields["external_id"]
-    user.email = fields["email"]
-    user.first_name = fields["first_name"]
-    user.last_name = fields["last_name"]
-    if fields["role"] and user.role != Role.OWNER:
-        user.role = fields["role"]
-    user.save()
+        user.set_unusable_password()  # synced users sign in through SSO or a password reset
+    else:
+        user.external_id = fields["external_id"]
+        user.email = fields["email"]
+        user.first_name = fields["first_name"]
+        user.last_name = fields["last_name"]
+        if fields["role"] and user.role != Role.OWNER:
+            user.role = fields["role"]
+    try:
+        user.save()  # the engine's savepoint around the handler undoes a refused save
+    except IntegrityError as exc:
+        raise PermanentError("another user already has this email") from exc
     return user
 
 

@@ -277,8 +277,13 @@ WEBHOOK_PREVIOUS_SECRET_HOURS = env.int("WEBHOOK_PREVIOUS_SECRET_HOURS", default
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=5.0)
 WEBHOOK_BACKOFF_CAP_SECONDS = env.float("WEBHOOK_BACKOFF_CAP_SECONDS", default=900.0)
-# Events processed per task; a batch of 1,000 becomes 10 tasks.
+# Events claimed and processed together (one transaction); a task processes chunks until none is left.
 WEBHOOK_CHUNK_SIZE = env.int("WEBHOOK_CHUNK_SIZE", default=100)
+WEBHOOK_MAX_CHUNKS_PER_TASK = env.int("WEBHOOK_MAX_CHUNKS_PER_TASK", default=50)
+# A large batch starts up to this many tasks at once, so several worker processes share it.
+WEBHOOK_MAX_PARALLEL_TASKS = env.int("WEBHOOK_MAX_PARALLEL_TASKS", default=4)
+# How long a "processing is on its way" marker lives if its task never starts (the sweep is the backstop).
+WEBHOOK_KICK_TTL_SECONDS = env.int("WEBHOOK_KICK_TTL_SECONDS", default=10)
 # A `processing` event whose worker has not finished after this long is taken up again.
 WEBHOOK_PROCESSING_LEASE_SECONDS = env.float("WEBHOOK_PROCESSING_LEASE_SECONDS", default=300.0)
 # The sweep leaves a `received` event this long to its own task before re-enqueueing it.

@@ -1,0 +1,128 @@
+"""Admin: the tenant's integrations and webhook events on its own host; each tenant's events on the
+platform host (a staff page reading that tenant's schema). Writes go through integrations.services."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django_tenants.utils import schema_context
+
+from saas.admin_sites import platform_site, tenant_site
+from tenants.models import Tenant
+
+from .models import Endpoint, EventStatus, Service, WebhookEvent
+from .services import REPLAYABLE, endpoint_update, events_replay, events_replay_ids
+
+
+class EndpointForm(forms.ModelForm):
+    base_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
+    api_key = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write only. Leave empty to keep the stored key.",
+    )
+
+    class Meta:
+        model = Endpoint
+        fields = ["enabled", "base_url"]
+
+
+@admin.register(Endpoint, site=tenant_site)
+class EndpointAdmin(admin.ModelAdmin):
+    form = EndpointForm
+    list_display = ["service", "enabled", "base_url", "has_api_key", "updated_at"]
+    readonly_fields = ["service", "previous_secret_expires_at", "updated_at"]
+    fields = ["service", "enabled", "base_url", "api_key", "previous_secret_expires_at", "updated_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # created with a secret through the API (GET/PUT /api/v1/integrations/<service>/)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Endpoint, form: forms.ModelForm, change: bool) -> None:
+        endpoint_update(
+            service=obj.service,
+            enabled=obj.enabled,
+            base_url=obj.base_url,
+            api_key=form.cleaned_data.get("api_key") or None,
+        )
+
+
+def _actor(request: HttpRequest) -> str:
+    return f"user:{getattr(request.user, 'email', '')}"
+
+
+@admin.register(WebhookEvent, site=tenant_site)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["event_id", "service", "type", "status", "attempts", "received_at", "processed_at"]
+    list_filter = ["status", "service", "type"]
+    search_fields = ["event_id", "type"]
+    date_hierarchy = "received_at"
+    actions = ["replay_selected"]
+    readonly_fields = [f.name for f in WebhookEvent._meta.fields]
+    show_full_result_count = False  # no COUNT(*) over a large table on every page
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return tenant_site.has_permission(request)
+
+    @admin.action(description="Replay selected events")
+    def replay_selected(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
+        count = events_replay_ids(ids=list(queryset.values_list("id", flat=True)), actor=_actor(request))
+        self.message_user(request, f"{count} event(s) requeued.", messages.SUCCESS)
+
+
+def tenant_events_view(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """Platform staff: one tenant's webhook events (filter by status/service), with replay."""
+    tenant = get_object_or_404(Tenant, pk=tenant_id)
+    actor = f"platform:{getattr(request.user, 'email', '')}"
+    status = request.GET.get("status") or ""
+    service = request.GET.get("service") or ""
+    with schema_context(tenant.schema_name):
+        if request.method == "POST":
+            if request.POST.get("replay_all") in REPLAYABLE:
+                count = events_replay(status=request.POST["replay_all"], service=service or None, actor=actor)
+            else:
+                ids = [int(i) for i in request.POST.getlist("event") if i.isdigit()]
+                count = events_replay_ids(ids=ids, actor=actor)
+            messages.success(request, f"{count} event(s) of {tenant.slug} requeued.")
+            return HttpResponseRedirect(request.get_full_path())
+        events = WebhookEvent.objects.all()
+        if status:
+            events = events.filter(status=status)
+        if service:
+            events = events.filter(service=service)
+        page = Paginator(events, 50).get_page(request.GET.get("page"))
+        rows = list(page.object_list)
+    context = {
+        **platform_site.each_context(request),
+        "title": f"Webhook events of {tenant.slug}",
+        "tenant": tenant,
+        "page": page,
+        "events": rows,
+        "statuses": EventStatus.values,
+        "services": Service.values,
+        "status": status,
+        "service": service,
+        "replayable": REPLAYABLE,
+    }
+    return TemplateResponse(request, "admin/integrations/tenant_events.html", context)
+
+
+platform_site.register_view(
+    "tenants/<int:tenant_id>/webhook-events/",
+    tenant_events_view,
+    "tenant-webhook-events",
+    tenant_link="Webhook events",
+)
