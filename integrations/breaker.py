@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 KEY_PREFIX = "saas:breaker"
 
-# KEYS: state hash, probe key. ARGV: reset seconds, probe ttl ms, token.
+# KEYS: state hash, probe key. ARGV: reset seconds, probe ttl ms, token, probe wait ms.
 # Returns {decision, number-as-string}: allow | probe | reject (with the time a retry may pass).
 _ACQUIRE = """
 local t = redis.call('TIME')
@@ -56,6 +56,8 @@ if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[2]) then
 end
 local ttl = redis.call('PTTL', KEYS[2])
 if ttl < 0 then ttl = 0 end
+-- the probe's answer comes long before its lock expires: look again soon, not at the lock's end
+ttl = math.min(ttl, tonumber(ARGV[4]))
 return {'reject', tostring(now + ttl / 1000)}
 """
 
@@ -166,6 +168,8 @@ class CircuitBreaker:
         self.threshold = int(settings.INTEGRATIONS_BREAKER_FAILURES)
         self.reset_seconds = float(settings.INTEGRATIONS_BREAKER_RESET_SECONDS)
         self.probe_ttl = float(settings.INTEGRATIONS_BREAKER_PROBE_TTL_SECONDS)
+        # A caller turned away while the probe is out retries after this (never after the reset).
+        self.probe_wait = min(5.0, self.reset_seconds)
         self.key_ttl = max(int(self.reset_seconds * 10), 86400)
 
     # -- the three decisions ------------------------------------------------------------------
@@ -175,7 +179,14 @@ class CircuitBreaker:
         token = uuid.uuid4().hex
         try:
             decision, value = redis_client().eval(
-                _ACQUIRE, 2, self.key, self.probe_key, self.reset_seconds, int(self.probe_ttl * 1000), token
+                _ACQUIRE,
+                2,
+                self.key,
+                self.probe_key,
+                self.reset_seconds,
+                int(self.probe_ttl * 1000),
+                token,
+                int(self.probe_wait * 1000),
             )
         except redis.RedisError as exc:
             _warn_redis_down(exc)
@@ -279,7 +290,7 @@ class CircuitBreaker:
             if now >= reopen and (probe is None or probe[1] < now):
                 st["state"], st["probe"] = HALF_OPEN, (token, now + self.probe_ttl)
                 return Ticket(token=token, probe=True, shared=False)
-            retry = reopen if now < reopen else probe[1]
+            retry = reopen if now < reopen else min(probe[1], now + self.probe_wait)
         raise CircuitOpenError(
             f"{self.service} circuit is open", retry_at=datetime.fromtimestamp(retry, tz=UTC)
         )

@@ -13,7 +13,7 @@ from accounts.models import Role, User
 from integrations import http
 from integrations.models import EventStatus, Invoice, Message, Subscription, WebhookEvent
 from integrations.providers.communication_service import message_id_for
-from integrations.services import IncomingEvent, endpoint_update, events_process, webhook_receive
+from integrations.services import endpoint_update, events_process, webhook_parse, webhook_receive
 from tenants.models import Tenant
 
 from .conftest import SandboxControl
@@ -33,11 +33,7 @@ def ev(type_: str, data: dict[str, Any], minutes: int = 0) -> dict[str, Any]:
 
 def handle(service: str, *docs: dict[str, Any]) -> list[WebhookEvent]:
     """Stores the events and processes them together (one chunk, as a worker would)."""
-    incoming = [
-        IncomingEvent(d["id"], d["type"], datetime.fromisoformat(d["occurred_at"]), json.dumps(d))
-        for d in docs
-    ]
-    webhook_receive(service=service, events=incoming)
+    webhook_receive(service=service, body=webhook_parse(body=json.dumps({"events": list(docs)}).encode()))
     events = [WebhookEvent.objects.get(service=service, event_id=d["id"]) for d in docs]
     events_process(event_ids=[e.pk for e in events])
     for e in events:
@@ -48,6 +44,7 @@ def handle(service: str, *docs: dict[str, Any]) -> list[WebhookEvent]:
 @pytest.fixture(autouse=True)
 def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("integrations.services.events_enqueue", lambda **kw: True)
+    monkeypatch.setattr("integrations.services.events_kick", lambda **kw: True)
     monkeypatch.setattr(http, "sleep", lambda _s: None)
 
 

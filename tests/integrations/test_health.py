@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("integrations.services.events_enqueue", lambda **kw: True)
+    monkeypatch.setattr("integrations.services.events_kick", lambda **kw: True)
     monkeypatch.setattr(http, "sleep", lambda _s: None)
 
 
