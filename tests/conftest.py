@@ -88,6 +88,17 @@ def fresh_tenant(django_db_blocker: Any, django_db_setup: None) -> Iterator[Tena
 
 
 @pytest.fixture
+def committed_db(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Database access in autocommit, for tests whose other processes must see each write.
+
+    Unlike `transactional_db` nothing is flushed afterwards (the audit trail refuses TRUNCATE, and
+    the session tenants must survive): such tests work in a `fresh_tenant`, purged afterwards.
+    """
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture
 def make_user() -> Any:
     """make_user(tenant, role="member", email=None) -> User, created in that tenant's schema."""
 
