@@ -2,9 +2,7 @@
 
 import json
 import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +16,7 @@ from integrations.sandbox import Sandbox
 from integrations.services import endpoint_ensure
 from integrations.signing import sign
 from saas.celery import app
-from tests.conftest import ROOT, subprocess_env, wait_for
+from tests.conftest import start_worker
 
 
 def event(
@@ -77,35 +75,6 @@ def deliver(client_for: Any) -> Callable[..., Any]:
         return client.post(f"/api/v1/webhooks/{service}/", body, content_type=content_type, **as_meta(signed))
 
     return send
-
-
-def start_worker(**env: str) -> tuple[subprocess.Popen[bytes], str]:
-    """A real Celery worker (prefork, concurrency 2) in its own process group, with extra settings."""
-    name = f"engine-{uuid.uuid4().hex[:8]}@%h"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "saas",
-            "worker",
-            "-c",
-            "2",
-            "-n",
-            name,
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        env=subprocess_env(**env),
-        start_new_session=True,
-    )
-    hostname = name.replace("%h", socket.gethostname())
-    wait_for(lambda: bool(app.control.ping(destination=[hostname], timeout=0.5)), what="celery worker")
-    return proc, hostname
 
 
 def stop_worker(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
