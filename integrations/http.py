@@ -185,3 +185,19 @@ def service_client(service: str) -> ServiceClient | None:
         api_key=endpoint.api_key_value() or None,
         breaker=breaker_for(schema=connection.schema_name, service=service),
     )
+
+
+def fetch_or_none(service: str, path: str) -> dict[str, Any] | None:
+    """`GET {base_url}{path}` of the current tenant's `service`: the JSON object, or None when the
+    service is not configured or answers 404. Timeouts, 5xx and an open breaker propagate (the
+    engine retries or reschedules the event); any other 4xx raises `ServiceRejected`."""
+    client = service_client(service)
+    if client is None:
+        return None
+    try:
+        answer = client.get(path)
+    except ServiceRejected as exc:
+        if exc.status_code == 404:
+            return None
+        raise
+    return answer if isinstance(answer, dict) else None

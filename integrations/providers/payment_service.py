@@ -30,18 +30,9 @@ PLAN_STATUSES = ("active", "trialing", "past_due")
 
 def subscription_fetch(*, external_id: str) -> dict[str, Any] | None:
     """`GET {base_url}/subscriptions/{id}`, None when unknown or the service is not configured."""
-    from integrations.http import ServiceRejected, service_client
+    from integrations.http import fetch_or_none
 
-    client = service_client("payment-service")
-    if client is None:
-        return None
-    try:
-        answer = client.get(f"/subscriptions/{quote(external_id, safe='')}")
-    except ServiceRejected as exc:
-        if exc.status_code == 404:
-            return None
-        raise
-    return answer if isinstance(answer, dict) else None
+    return fetch_or_none("payment-service", f"/subscriptions/{quote(external_id, safe='')}")
 
 
 def tenant_plan_follow(*, subscription: Subscription) -> None:

@@ -102,18 +102,9 @@ def user_fetch(*, external_id: str) -> dict[str, Any] | None:
     """`GET {base_url}/users/{id}`: the service's current profile, None when unknown or unconfigured.
 
     Timeouts, 5xx and an open breaker propagate (the engine retries or reschedules the event)."""
-    from integrations.http import ServiceRejected, service_client
+    from integrations.http import fetch_or_none
 
-    client = service_client("user-service")
-    if client is None:
-        return None
-    try:
-        profile = client.get(f"/users/{quote(external_id, safe='')}")
-    except ServiceRejected as exc:
-        if exc.status_code == 404:
-            return None
-        raise
-    return profile if isinstance(profile, dict) else None
+    return fetch_or_none("user-service", f"/users/{quote(external_id, safe='')}")
 
 
 def _complete_profile(user: User, profile: dict[str, Any]) -> None:
