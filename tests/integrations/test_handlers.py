@@ -162,13 +162,30 @@ def test_subscription_events_move_the_tenant_plan(in_a: Tenant) -> None:
     assert tenant_plan(in_a) == "free"
 
 
-def test_the_plan_change_reaches_routing(in_a: Tenant, client_for: Any, make_user: Any) -> None:
-    """The routing cache is dropped, so a request sees the new plan (and so its rate budget)."""
+def test_the_plan_change_reaches_routing_and_moves_the_rate_budget(
+    in_a: Tenant, tenant_b: Tenant, client_for: Any, make_user: Any
+) -> None:
+    """The routing cache is dropped, so the next request sees the new plan and its rate budget."""
     owner = make_user(in_a, Role.OWNER)
-    assert client_for(in_a, owner).get("/api/v1/auth/me").json()["tenant"]["plan"] == "free"
+    before = client_for(in_a, owner).get("/api/v1/auth/me")
+    assert before.json()["tenant"]["plan"] == "free"
+    assert before["X-RateLimit-Limit"] == "600"
     connection.set_schema(in_a.schema_name)
     handle("payment-service", ev("subscription.created", sub("enterprise"), 0))
-    assert client_for(in_a, owner).get("/api/v1/auth/me").json()["tenant"]["plan"] == "enterprise"
+    after = client_for(in_a, owner).get("/api/v1/auth/me")
+    assert after.json()["tenant"]["plan"] == "enterprise"
+    assert after["X-RateLimit-Limit"] == "60000"
+    other = client_for(tenant_b, make_user(tenant_b, Role.OWNER)).get("/api/v1/auth/me")
+    assert other["X-RateLimit-Limit"] == "600"  # another tenant's budget never moves with it
+
+
+def test_changes_made_by_webhook_processing_are_audited_as_the_service(in_a: Tenant) -> None:
+    from audit.models import AuditEntry
+
+    handle("payment-service", ev("subscription.created", sub("pro"), 0))
+    entry = AuditEntry.objects.filter(object_type="integrations.subscription").latest("seq")
+    assert entry.actor == "system:payment-service"
+    assert entry.changes["plan"] == [None, "pro"]
 
 
 def test_subscription_updated_before_created(in_a: Tenant) -> None:
