@@ -75,7 +75,7 @@ TEMPLATES = [
 # ---------------------------------------------------------------------------------------------
 SHARED_APPS = [
     "tenants",  # Tenant and Domain rows; first so its migrate_schemas (template aware) wins
-    "django_tenants",  # schema switching, clone_schema
+    "django_tenants",  # schema switching, migrate_schemas
     "django.contrib.contenttypes",  # both schemas: admin log and auth point at it
     "django.contrib.auth",  # password hashing and the admin's permission hooks
     "django.contrib.sessions",  # platform staff sessions (public) and tenant sessions (tenant)
@@ -110,9 +110,9 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 
 TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
-# New tenants are cloned from this schema, which `migrate_schemas` keeps current.
+# New tenants are copies of this schema, which `migrate_schemas` keeps current and snapshots
+# (tenants/template.py); nothing routes to it.
 TENANT_BASE_SCHEMA = "tenant_template"
-TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_LIMIT_SET_CALLS = True  # one SET search_path per schema switch, not per cursor
 TENANT_SCHEMA_PREFIX = "t_"  # schema = prefix + slug: no slug can name a system schema
 TENANT_CACHE_SECONDS = env.int("TENANT_CACHE_SECONDS", default=300)
