@@ -6,15 +6,17 @@ class IntegrationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import metrics  # noqa: F401  (registers the backlog collector)
+        from audit.registry import track
 
-        try:
-            from audit.registry import track
-        except ImportError:  # the audit trail (issue 4) is not in this checkout yet
-            return
-        from .models import Endpoint
+        from . import metrics  # noqa: F401  (registers the backlog collector)
+        from .models import Endpoint, Invoice, Message, Subscription
 
         # Settings changes are audited as row changes; the secrets never reach the trail (a rotation
         # is recorded by secret_rotate), the API key only as "changed". Events are not tracked row by
-        # row (every processing step would be an entry); replays are audited explicitly.
+        # row (every processing step would be an entry); replays are audited explicitly. What webhook
+        # processing changes (subscriptions, invoices, messages, users) is audited with the actor
+        # `system:<service>`.
         track(Endpoint, exclude=["signing_secret", "previous_signing_secret"], mask=["api_key_encrypted"])
+        track(Subscription)
+        track(Invoice)
+        track(Message, exclude=["status_changed_at"])
