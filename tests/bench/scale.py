@@ -1,6 +1,7 @@
 """Scale: 1,000 tenants made by template copy — creation time, `migrate_schemas`, request latency.
 
 python -m tests.bench scale [--tenants 1000] [--small 10] [--seconds 10] [--no-ddl]
+python -m tests.bench scale --rounds 5     # only step 2, interleaved, on the database step 1 left
 
 1. Tenant creation (`tenants.services.tenant_create`, the template copy) timed one by one, from
    tenant 1 to tenant N; medians at the start, the end and every tenth of the way.
@@ -152,14 +153,61 @@ def show_load(label: str, result: dict[str, object]) -> None:
     print(f"  {'':>14} ({result['load_before']} -> {result['load_after']})")
 
 
+def rounds(args: argparse.Namespace) -> None:
+    """Spread over few tenants vs over all, alternating on one server: neighbours' load hits both."""
+    setup_django()
+    from django.conf import settings
+
+    pairs = tokens(args.tenants)
+    env = bench_env(
+        DJANGO_SETTINGS_MODULE="saas.settings.base", DJANGO_ENV="development", SECRET_KEY=settings.SECRET_KEY
+    )
+    print(f"machine: {machine()}; {len(pairs)} tenants in the database; {load()}", flush=True)
+    results: dict[str, list[object]] = {"few": [], "all": []}
+    with tempfile.TemporaryDirectory() as tmp, gunicorn(port=8772, workers=4, env=env) as url:
+        script = Path(tmp) / "spread.lua"
+        script.write_text(LUA)
+        files = {}
+        for label, subset in (("few", pairs[: args.small]), ("all", pairs)):
+            files[label] = Path(tmp) / f"{label}.tsv"
+            files[label].write_text("".join(f"{h}\t{t}\n" for h, t in subset))
+        for label in ("few", "all"):  # warm-up: every tenant once per worker, roughly
+            _wrk_script(url, script, files[label], 5)
+        for i in range(args.rounds):
+            for label in ("few", "all"):
+                r = _wrk_script(url, script, files[label], args.seconds)
+                results[label].append(r)
+                print(
+                    f"  round {i + 1} {label:>3} ({args.small if label == 'few' else len(pairs)} tenants): "
+                    f"{r.rps:7.1f} req/s p50 {r.p50_ms:6.1f} ms p99 {r.p99_ms:6.1f} ms "  # type: ignore[attr-defined]
+                    f"non-2xx {r.errors} ({load()})",  # type: ignore[attr-defined]
+                    flush=True,
+                )
+    few = statistics.median(r.rps for r in results["few"])  # type: ignore[attr-defined]
+    every = statistics.median(r.rps for r in results["all"])  # type: ignore[attr-defined]
+    print(
+        f"median req/s: {args.small} tenants {few:.1f}, {len(pairs)} tenants {every:.1f}, ratio {every / few:.2f}"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tenants", type=int, default=1000)
     parser.add_argument("--small", type=int, default=10)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--no-ddl", action="store_true", help="skip the pass with a real migration")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        help="only: on the existing bench database, alternate this many rounds of requests spread "
+        "over the first --small tenants and over all of them (same server, same moment)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("JWT_ACCESS_SECONDS", "7200")  # tokens outlive the whole run
+    if args.rounds:
+        rounds(args)
+        return
 
     print(f"machine: {machine()}; {load()}", flush=True)
     started = time.perf_counter()
