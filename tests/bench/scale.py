@@ -186,7 +186,8 @@ def rounds(args: argparse.Namespace) -> None:
     few = statistics.median(r.rps for r in results["few"])  # type: ignore[attr-defined]
     every = statistics.median(r.rps for r in results["all"])  # type: ignore[attr-defined]
     print(
-        f"median req/s: {args.small} tenants {few:.1f}, {len(pairs)} tenants {every:.1f}, ratio {every / few:.2f}"
+        f"median req/s: {args.small} tenants {few:.1f}, {len(pairs)} tenants {every:.1f}, "
+        f"ratio {every / few:.2f}"
     )
 
 
