@@ -381,18 +381,35 @@ class Sender:
         return response.status_code
 
     def post_until_accepted(
-        self, document: dict[str, Any], answers: list[int], service: str = "user-service", attempts: int = 200
+        self,
+        document: dict[str, Any],
+        answers: list[int],
+        service: str = "user-service",
+        attempts: int = 200,
+        abort: threading.Event | None = None,
     ) -> int:
         """Retries 5xx, 429 and no-answer with back-off (the same event ids, a fresh signature), as
-        `send_webhook` does; records every answer in `answers`; returns the final status."""
+        `send_webhook` does; appends every answer to `answers`; returns the final status."""
         status = 0
         for attempt in range(attempts):
+            if abort is not None and abort.is_set():
+                return status
             status = self.post(document, service)
             answers.append(status)
             if status and status < 500 and status != 429:
                 return status
             time.sleep(min(0.1 * 2**attempt, 1.0))
         return status
+
+
+@contextlib.contextmanager
+def stopping(abort: threading.Event) -> Iterator[None]:
+    """Sets `abort` when the block fails, so sender threads stop instead of holding the pool open."""
+    try:
+        yield
+    except BaseException:
+        abort.set()
+        raise
 
 
 class Counter:
