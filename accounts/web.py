@@ -10,6 +10,7 @@ from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit import services as audit
+from integrations.health import service_health
 
 from .models import ROLE_RANK, TENANT_ROLES, Role
 from .services import normalize_email
@@ -70,10 +71,12 @@ def home_page(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return HttpResponseRedirect("/login/?" + urlencode({"next": request.get_full_path()}))
     user = request.user
+    is_admin = ROLE_RANK.get(user.role, 0) >= ROLE_RANK[Role.ADMIN]  # type: ignore[union-attr]
     context = {
         "tenant": request.tenant,  # type: ignore[attr-defined]
-        "is_admin": ROLE_RANK.get(user.role, 0) >= ROLE_RANK[Role.ADMIN],  # type: ignore[union-attr]
+        "is_admin": is_admin,
         "sso": request.session.get("sso_login"),
+        "integrations": service_health() if is_admin else [],
     }
     return render(request, "accounts/home.html", context)
 

@@ -105,3 +105,100 @@ class AppliedVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_type}:{self.object_id}@{self.occurred_at.isoformat()}"
+
+
+# ---------------------------------------------------------------------------------------------
+# What the services' events keep current (issue 6)
+# ---------------------------------------------------------------------------------------------
+
+
+class Subscription(models.Model):
+    """The tenant's subscription at the payment service; its plan is the tenant's plan."""
+
+    external_id = models.CharField(max_length=255, unique=True)
+    customer_id = models.CharField(max_length=255, blank=True)
+    plan = models.CharField(max_length=20)
+    status = models.CharField(max_length=20)  # active, trialing, past_due, canceled, ...
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} ({self.plan}, {self.status})"
+
+
+class Invoice(models.Model):
+    external_id = models.CharField(max_length=255, unique=True)
+    subscription_external_id = models.CharField(max_length=255, blank=True)
+    amount = models.BigIntegerField(help_text="In the currency's minor unit (cents).")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20)  # paid, payment_failed
+    occurred_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} ({self.status})"
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    OPENED = "opened"
+    BOUNCED = "bounced"
+    FAILED = "failed"
+
+
+# How far along a message is: a status only ever moves to a higher rank; bounced/failed are final.
+MESSAGE_STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "opened": 3, "bounced": 9, "failed": 9}
+
+
+class Message(models.Model):
+    """A message the platform sent through the communication service, with its delivery status."""
+
+    id = models.UUIDField(primary_key=True)  # deterministic per purpose: also the Idempotency-Key
+    kind = models.CharField(max_length=40)  # welcome, ...
+    user = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL)
+    recipient = models.EmailField()
+    subject = models.CharField(max_length=200)
+    external_id = models.CharField(max_length=255, blank=True, db_index=True)
+    status = models.CharField(max_length=20, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
+    status_reason = models.CharField(max_length=500, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.recipient} ({self.status})"
+
+
+class SyncRun(models.Model):
+    """One reconciliation of the tenant's users with the user service (resumable page by page)."""
+
+    service = models.CharField(max_length=40, default="user-service")
+    status = models.CharField(max_length=20, default="running")  # running, completed, failed
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    next_page = models.PositiveIntegerField(default=1)
+    seen_external_ids = models.JSONField(default=list)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    deactivated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"sync {self.pk} ({self.status})"

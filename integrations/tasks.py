@@ -62,3 +62,35 @@ def purge_all_tenants() -> int:
     for schema in schemas:
         purge_tenant.apply_async(headers={"_schema_name": schema})
     return len(schemas)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reconciliation with the user service (issue 6)
+# ---------------------------------------------------------------------------------------------
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sync_users_tenant() -> None:
+    """One tenant's reconciliation; a failed run is resumed by the next one."""
+    import logging
+
+    from .errors import CircuitOpenError, PermanentError, RetryableError
+    from .sync import SyncNotConfigured, users_sync
+
+    try:
+        users_sync()
+    except SyncNotConfigured:
+        return
+    except (RetryableError, CircuitOpenError, PermanentError) as exc:
+        logging.getLogger(__name__).warning(
+            "user sync failed; the next run resumes", extra={"error": str(exc)}
+        )
+
+
+@shared_task(ignore_result=True)
+def sync_users_all_tenants() -> int:
+    """Celery beat: one `sync_users_tenant` per active tenant, each in that tenant's schema."""
+    schemas = _active_schemas()
+    for schema in schemas:
+        sync_users_tenant.apply_async(headers={"_schema_name": schema})
+    return len(schemas)

@@ -2,6 +2,7 @@
 
 from django.urls import include, path, re_path
 
+from integrations.views_external import PlatformHealthView
 from tenants.views import TenantViewSet
 
 from .admin_sites import platform_site
@@ -16,6 +17,9 @@ urlpatterns = [
     path("api/v1/auth/", include("accounts.urls")),
     path("api/v1/audit/", include("audit.urls")),
     path("api/v1/", include(router.urls)),
+    re_path(
+        r"^api/v1/integrations/health/?$", PlatformHealthView.as_view(), name="platform-integrations-health"
+    ),
     path("admin/", platform_site.urls),
     re_path(r"^metrics/?$", metrics_view, name="metrics"),
     *common_urlpatterns("saas.urls_public"),

@@ -88,6 +88,17 @@ def fresh_tenant(django_db_blocker: Any, django_db_setup: None) -> Iterator[Tena
 
 
 @pytest.fixture
+def committed_db(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Database access in autocommit, for tests whose other processes must see each write.
+
+    Unlike `transactional_db` nothing is flushed afterwards (the audit trail refuses TRUNCATE, and
+    the session tenants must survive): such tests work in a `fresh_tenant`, purged afterwards.
+    """
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture
 def make_user() -> Any:
     """make_user(tenant, role="member", email=None) -> User, created in that tenant's schema."""
 
@@ -232,35 +243,35 @@ def live_server_url(django_db_setup: None) -> Iterator[str]:
         proc.wait(timeout=20)
 
 
-@pytest.fixture
-def celery_worker(django_db_setup: None) -> Iterator[subprocess.Popen[bytes]]:
-    """A real Celery worker process (prefork, concurrency 2) on this test run's Redis and database."""
+def start_worker(**env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """A real Celery worker (prefork, concurrency 2) in its own process group, with extra settings.
+
+    Returns the process and its node name once it answers a ping.
+    """
     from saas.celery import app
 
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
+    command = [sys.executable, "-m", "celery", "-A", "saas", "worker", "-c", "2", "-n", name]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "saas",
-            "worker",
-            "-c",
-            "2",
-            "-n",
-            name,
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "WARNING",
-        ],
+        [*command, "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
         cwd=ROOT,
-        env=subprocess_env(),
+        env=subprocess_env(**env),
+        start_new_session=True,
     )
     hostname = name.replace("%h", socket.gethostname())
     try:
         wait_for(lambda: bool(app.control.ping(destination=[hostname], timeout=0.5)), what="celery worker")
+    except TimeoutError:
+        proc.kill()
+        raise
+    return proc, hostname
+
+
+@pytest.fixture
+def celery_worker(django_db_setup: None) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process (prefork, concurrency 2) on this test run's Redis and database."""
+    proc, _ = start_worker()
+    try:
         yield proc
     finally:
         proc.terminate()

@@ -6,6 +6,7 @@ the service's API calls here.
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -92,6 +93,73 @@ def user_updated(event: WebhookEvent) -> None:
     user_upsert(event=event)
 
 
+# ---------------------------------------------------------------------------------------------
+# user.created / user.deleted and the service's API (issue 6)
+# ---------------------------------------------------------------------------------------------
+
+
+def user_fetch(*, external_id: str) -> dict[str, Any] | None:
+    """`GET {base_url}/users/{id}`: the service's current profile, None when unknown or unconfigured.
+
+    Timeouts, 5xx and an open breaker propagate (the engine retries or reschedules the event)."""
+    from integrations.http import fetch_or_none
+
+    return fetch_or_none("user-service", f"/users/{quote(external_id, safe='')}")
+
+
+def _complete_profile(user: User, profile: dict[str, Any]) -> None:
+    changed = []
+    for field in ("first_name", "last_name"):
+        value = str(profile.get(field) or "")[:150]
+        if value and getattr(user, field) != value:
+            setattr(user, field, value)
+            changed.append(field)
+    if changed:
+        user.save(update_fields=[*changed, "updated_at"])
+
+
+def user_created(event: WebhookEvent) -> None:
+    """`user.created` `data: {"id", "email", "first_name", "last_name", "role"?}`: upsert the user,
+    complete the profile with `GET /users/{id}`, then send the welcome message (once per user).
+
+    Stale (a newer event for the user was applied first): nothing is overwritten, but the user
+    still gets a welcome if it exists, is active and never had one."""
+    from .communication_service import welcome_send
+
+    fields = _user_data(event)
+    user = user_upsert(event=event)
+    if user is not None:
+        profile = user_fetch(external_id=fields["external_id"])
+        if profile:
+            _complete_profile(user, profile)
+    else:
+        user = User.objects.filter(external_id=fields["external_id"]).first()
+    if user is not None and user.is_active:
+        welcome_send(user=user)
+
+
+def user_deleted(event: WebhookEvent) -> None:
+    """`user.deleted` `data: {"id", ...}`: deactivates the user (owners are never deactivated by a
+    service). Its version is recorded even for an unknown user, so a late `user.created` is stale."""
+    data = event.payload.get("data") or {}
+    external_id = data.get("id")
+    if not isinstance(external_id, str | int) or not str(external_id):
+        raise PermanentError("data.id is required")
+    if not version_advance(
+        object_type="user",
+        object_id=str(external_id),
+        occurred_at=event.occurred_at,
+        event_id=event.event_id,
+    ):
+        event.stale = True
+        return
+    for user in User.objects.filter(external_id=str(external_id), is_active=True).exclude(role=Role.OWNER):
+        user.is_active = False  # saved row by row so the audit trail sees the change
+        user.save(update_fields=["is_active", "updated_at"])
+
+
 HANDLERS: dict[str, Callable[[WebhookEvent], None]] = {
+    "user.created": user_created,
     "user.updated": user_updated,
+    "user.deleted": user_deleted,
 }

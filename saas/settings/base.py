@@ -292,7 +292,7 @@ SAAS_LOGIN_RATE_PER_EMAIL = env.str("LOGIN_RATE_PER_EMAIL", default="10/m")
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = "saas.net.client_ip"  # REMOTE_ADDR unless SAAS_TRUSTED_PROXIES names the proxy
 RATELIMIT_CACHE_PREFIX = "rl:"
-# Redis down: rate-limited routes answer as if under the limit (and log a warning), see docs/issue-3.md.
+# Redis down: limits are not enforced (a warning is logged), see docs/users-and-limits.md.
 RATELIMIT_FAIL_OPEN = True
 
 # Request bodies: at most this many bytes (413 above), JSON at most this deep (400 deeper).
@@ -399,3 +399,27 @@ CELERY_BEAT_SCHEDULE.update(
 PROMETHEUS_EXPORT_MIGRATIONS = False
 # Adds the `test.*` event types of integrations/providers/testing.py (tests and benchmarks only).
 WEBHOOK_TEST_EVENT_TYPES = env.bool("WEBHOOK_TEST_EVENT_TYPES", default=False)
+
+# ---------------------------------------------------------------------------------------------
+# External services: outgoing calls, circuit breaker, sync (issue 6)
+# ---------------------------------------------------------------------------------------------
+INTEGRATIONS_HTTP_CONNECT_TIMEOUT = env.float("INTEGRATIONS_HTTP_CONNECT_TIMEOUT", default=3.05)
+INTEGRATIONS_HTTP_READ_TIMEOUT = env.float("INTEGRATIONS_HTTP_READ_TIMEOUT", default=10.0)
+INTEGRATIONS_HTTP_MAX_ATTEMPTS = env.int("INTEGRATIONS_HTTP_MAX_ATTEMPTS", default=3)
+INTEGRATIONS_HTTP_BACKOFF_BASE = env.float("INTEGRATIONS_HTTP_BACKOFF_BASE", default=0.25)
+INTEGRATIONS_HTTP_BACKOFF_CAP = env.float("INTEGRATIONS_HTTP_BACKOFF_CAP", default=4.0)
+# A Retry-After longer than this is not slept in the worker: the event is rescheduled instead.
+INTEGRATIONS_HTTP_MAX_INLINE_WAIT = env.float("INTEGRATIONS_HTTP_MAX_INLINE_WAIT", default=10.0)
+INTEGRATIONS_BREAKER_FAILURES = env.int("INTEGRATIONS_BREAKER_FAILURES", default=5)
+INTEGRATIONS_BREAKER_RESET_SECONDS = env.float("INTEGRATIONS_BREAKER_RESET_SECONDS", default=30.0)
+# A probe that has not reported after this long (its process died) is replaced by another.
+INTEGRATIONS_BREAKER_PROBE_TTL_SECONDS = env.float("INTEGRATIONS_BREAKER_PROBE_TTL_SECONDS", default=30.0)
+INTEGRATIONS_BREAKER_REDIS_TIMEOUT = env.float("INTEGRATIONS_BREAKER_REDIS_TIMEOUT", default=0.5)
+SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8100")
+# A failed reconciliation younger than this resumes at its page; an older one starts again.
+INTEGRATIONS_SYNC_RESUME_SECONDS = env.int("INTEGRATIONS_SYNC_RESUME_SECONDS", default=3600)
+INTEGRATIONS_SYNC_INTERVAL_SECONDS = env.float("INTEGRATIONS_SYNC_INTERVAL_SECONDS", default=3600.0)
+CELERY_BEAT_SCHEDULE["users-sync"] = {
+    "task": "integrations.tasks.sync_users_all_tenants",
+    "schedule": INTEGRATIONS_SYNC_INTERVAL_SECONDS,
+}

@@ -31,6 +31,8 @@ def bench_env(**extra: str) -> dict[str, str]:
         "DATABASE_URL": bench_database_url(),
         "DJANGO_SETTINGS_MODULE": "tests.bench.settings",
         "LOG_LEVEL": "WARNING",
+        # Its own Redis database too: benchmarks may flush it (never the development data's).
+        "BENCH_REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
         **extra,
     }
 

@@ -2,21 +2,21 @@
 
 import json
 import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import requests
 from django_tenants.utils import schema_context
 
+from integrations.sandbox import Sandbox
 from integrations.services import endpoint_ensure
 from integrations.signing import sign
 from saas.celery import app
-from tests.conftest import ROOT, subprocess_env, wait_for
+from tests.conftest import start_worker
 
 
 def event(
@@ -77,35 +77,6 @@ def deliver(client_for: Any) -> Callable[..., Any]:
     return send
 
 
-def start_worker(**env: str) -> tuple[subprocess.Popen[bytes], str]:
-    """A real Celery worker (prefork, concurrency 2) in its own process group, with extra settings."""
-    name = f"engine-{uuid.uuid4().hex[:8]}@%h"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "saas",
-            "worker",
-            "-c",
-            "2",
-            "-n",
-            name,
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        env=subprocess_env(**env),
-        start_new_session=True,
-    )
-    hostname = name.replace("%h", socket.gethostname())
-    wait_for(lambda: bool(app.control.ping(destination=[hostname], timeout=0.5)), what="celery worker")
-    return proc, hostname
-
-
 def stop_worker(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
     import os
 
@@ -137,3 +108,73 @@ def engine_worker() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     yield make
     for proc in started:
         stop_worker(proc)
+
+
+# --- the sandbox services (issue 6) ---------------------------------------------------------
+
+
+class SandboxControl:
+    """A test's handle on a running sandbox: its URL plus its control routes."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.url = sandbox.url
+
+    def base_url(self, service: str) -> str:
+        return f"{self.url}/{service}"
+
+    def fault(self, service: str, **options: Any) -> None:
+        response = requests.post(f"{self.url}/_faults", json={"service": service, **options}, timeout=5)
+        response.raise_for_status()
+
+    def clear_faults(self) -> None:
+        for service in ("user-service", "payment-service", "communication-service"):
+            self.fault(service, error_rate=0, latency_ms=0)
+
+    def state(self) -> dict[str, Any]:
+        return dict(requests.get(f"{self.url}/_state", timeout=5).json())
+
+    def requests_to(self, service: str) -> int:
+        return int(self.state()["requests"][service])
+
+    def reset(self, users: int | None = None) -> None:
+        requests.post(f"{self.url}/_reset", json={"users": users}, timeout=5).raise_for_status()
+
+    def set_users(self, users: list[dict[str, Any]], replace: bool = False) -> None:
+        requests.post(
+            f"{self.url}/_users", json={"users": users, "replace": replace}, timeout=5
+        ).raise_for_status()
+
+    def register_account(self, *, api_key: str, webhook_url: str, secret: str) -> None:
+        requests.post(
+            f"{self.url}/_accounts",
+            json={"api_key": api_key, "webhook_url": webhook_url, "secret": secret},
+            timeout=5,
+        ).raise_for_status()
+
+
+def _start() -> Sandbox:
+    return Sandbox(port=0, seed_users=25, delivery_delay=0.05).start()
+
+
+@pytest.fixture(scope="session")
+def _sandbox_server() -> Iterator[Sandbox]:
+    sandbox = _start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def sandbox(_sandbox_server: Sandbox) -> SandboxControl:
+    """The sandbox, reset to its seeded state with no faults, for this test."""
+    control = SandboxControl(_sandbox_server)
+    control.reset()
+    return control
+
+
+@pytest.fixture
+def second_sandbox() -> Iterator[SandboxControl]:
+    """Another, independent sandbox (for a second tenant whose services must stay unaffected)."""
+    sandbox = _start()
+    yield SandboxControl(sandbox)
+    sandbox.stop()

@@ -14,7 +14,22 @@ BUDGET = 3
 
 
 @pytest.fixture
-def small_budget(settings):
+def frozen_window(monkeypatch):
+    """One fixed rate-limit window for the whole test: a minute boundary can't reset a count halfway.
+
+    The counters' Redis expiry follows the frozen clock, so it gets a generous margin.
+    """
+    import time as real_time
+
+    from django_ratelimit import core
+
+    now = real_time.time()
+    monkeypatch.setattr(core, "time", type("FrozenTime", (), {"time": staticmethod(lambda: now)}))
+    monkeypatch.setattr(core, "EXPIRATION_FUDGE", 300)
+
+
+@pytest.fixture
+def small_budget(settings, frozen_window):
     settings.SAAS_PLAN_RATE_LIMITS = {"free": BUDGET, "pro": 30, "enterprise": 300}
 
 
@@ -90,7 +105,7 @@ def login(tenant, email, password=WRONG_PASSWORD, **extra):
 
 
 @pytest.mark.parametrize("on_platform", [False, True], ids=["tenant", "platform"])
-def test_login_per_ip_ignores_spoofed_forwarded_for(settings, tenant_a, on_platform):
+def test_login_per_ip_ignores_spoofed_forwarded_for(frozen_window, settings, tenant_a, on_platform):
     settings.SAAS_LOGIN_RATE_PER_IP = "3/m"
     tenant = None if on_platform else tenant_a
     for i in range(3):
@@ -102,7 +117,7 @@ def test_login_per_ip_ignores_spoofed_forwarded_for(settings, tenant_a, on_platf
     assert int(response["Retry-After"]) >= 1
 
 
-def test_login_per_ip_honours_a_trusted_proxy(settings, tenant_a):
+def test_login_per_ip_honours_a_trusted_proxy(frozen_window, settings, tenant_a):
     settings.SAAS_LOGIN_RATE_PER_IP = "3/m"
     settings.SAAS_TRUSTED_PROXIES = ["127.0.0.1"]
     for i in range(6):
@@ -110,7 +125,9 @@ def test_login_per_ip_honours_a_trusted_proxy(settings, tenant_a):
         assert response.status_code == 401
 
 
-def test_login_per_email_across_ips_even_with_the_right_password(settings, tenant_a, tenant_b, make_user):
+def test_login_per_email_across_ips_even_with_the_right_password(
+    frozen_window, settings, tenant_a, tenant_b, make_user
+):
     settings.SAAS_LOGIN_RATE_PER_EMAIL = "2/m"
     user = make_user(tenant_a, email="target@example.test")
     make_user(tenant_b, email="target@example.test")
@@ -122,7 +139,7 @@ def test_login_per_email_across_ips_even_with_the_right_password(settings, tenan
     assert login(tenant_b, user.email, PASSWORD, REMOTE_ADDR="192.0.2.51").status_code == 200
 
 
-def test_platform_login_per_email(settings, platform_admin):
+def test_platform_login_per_email(frozen_window, settings, platform_admin):
     settings.SAAS_LOGIN_RATE_PER_EMAIL = "2/m"
     for i in range(2):
         assert login(None, platform_admin.email, REMOTE_ADDR=f"192.0.2.{i}").status_code == 401

@@ -79,3 +79,24 @@ def test_session_of_one_tenant_is_nothing_at_another(tenant_a, tenant_b, make_us
     twin = browser(tenant_b)
     twin.cookies["sessionid"] = client.cookies["sessionid"].value
     assert twin.get("/")["Location"].startswith("/login/")
+
+
+def test_admins_see_their_own_integrations_health_and_an_open_breaker(tenant_a, tenant_b, make_user):
+    from integrations.breaker import breaker_for
+
+    breaker = breaker_for(schema=tenant_a.schema_name, service="payment-service")
+    for _ in range(5):
+        breaker.record_failure(breaker.before_call())
+    try:
+        admin_a, admin_b = make_user(tenant_a, Role.ADMIN), make_user(tenant_b, Role.ADMIN)
+        client_a, client_b = browser(tenant_a), browser(tenant_b)
+        client_a.post("/login/", {"email": admin_a.email, "password": PASSWORD})
+        client_b.post("/login/", {"email": admin_b.email, "password": PASSWORD})
+        home_a = client_a.get("/").content.decode()
+        home_b = client_b.get("/").content.decode()
+        for service in ("user-service", "payment-service", "communication-service"):
+            assert f'data-service="{service}"' in home_a
+        assert 'class="status status-down"' in home_a  # alpha's payment-service breaker is open
+        assert 'class="status status-down"' not in home_b  # beta's health knows nothing of alpha's breaker
+    finally:
+        breaker.reset()

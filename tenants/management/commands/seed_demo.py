@@ -35,4 +35,22 @@ class Command(BaseCommand):
                 owner_password=settings.DEMO_OWNER_PASSWORD,
             )
             self.stdout.write("Created demo tenant acme.")
+        self._point_integrations_at_sandbox()
         self.stdout.write(self.style.SUCCESS("Demo data is in place."))
+
+    def _point_integrations_at_sandbox(self) -> None:
+        """The demo tenant's three services are the sandbox (`run_sandbox`), unless set otherwise."""
+        from integrations.services import endpoint_ensure, endpoint_update
+
+        tenant = Tenant.objects.get(slug=settings.DEMO_TENANT_SLUG)
+        with schema_context(tenant.schema_name):
+            for service in ("user-service", "payment-service", "communication-service"):
+                if endpoint_ensure(service=service).base_url:
+                    continue
+                endpoint_update(
+                    service=service,
+                    enabled=True,
+                    base_url=f"{settings.SANDBOX_URL.rstrip('/')}/{service}",
+                    api_key=f"demo-{service}-key",
+                )
+                self.stdout.write(f"Pointed acme's {service} at the sandbox.")

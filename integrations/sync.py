@@ -1,0 +1,155 @@
+"""Reconciliation: make the tenant's synced users match the user service's `GET /users?page=`.
+
+Every page is committed as it is read (create, update, reactivate), with the ids seen so far kept
+on the `SyncRun`. Users are deactivated only after the LAST page was read, so a service failing
+halfway deactivates nobody; the next run resumes at the page that failed (when the failed run is
+recent and the service still reports the same count; otherwise it starts again from page 1).
+The summary goes to the audit trail.
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Role, User
+from accounts.services import normalize_email, user_create
+from audit.services import acting_as, audit_record
+
+from .http import service_client
+from .models import SyncRun
+from .versions import version_advance
+
+Progress = Callable[[int, int, int], None]  # (page, pages, users seen)
+
+
+class SyncNotConfigured(Exception):
+    pass
+
+
+def _resumable_run() -> SyncRun | None:
+    since = timezone.now() - timedelta(seconds=settings.INTEGRATIONS_SYNC_RESUME_SECONDS)
+    return SyncRun.objects.filter(status="failed", started_at__gte=since, service="user-service").first()
+
+
+def _apply(run: SyncRun, item: Any, *, fetched_at: Any) -> None:
+    """Creates, updates or reactivates one user from the service's record."""
+    if not isinstance(item, dict) or not item.get("id") or not isinstance(item.get("email"), str):
+        return
+    external_id = str(item["id"])
+    try:
+        validate_email(item["email"])
+    except ValidationError:
+        return
+    email = normalize_email(item["email"])
+    first, last = str(item.get("first_name") or "")[:150], str(item.get("last_name") or "")[:150]
+    run.seen_external_ids.append(external_id)
+    # What we read is at least as new as any event that occurred before we read it; an event that
+    # occurred after (already applied) wins.
+    if not version_advance(
+        object_type="user", object_id=external_id, occurred_at=fetched_at, event_id=f"sync:{run.pk}"
+    ):
+        run.unchanged += 1
+        return
+    user = (
+        User.objects.filter(external_id=external_id).first()
+        or User.objects.filter(email=email, external_id__isnull=True).first()
+    )
+    if user is None:
+        if User.objects.filter(email=email).exists():
+            return  # another synced user holds this email: left for a person to sort out
+        user_create(
+            email=email,
+            password=None,
+            role=Role.MEMBER,
+            first_name=first,
+            last_name=last,
+            external_id=external_id,
+        )
+        run.created += 1
+        return
+    wanted = {"external_id": external_id, "first_name": first, "last_name": last, "is_active": True}
+    if not User.objects.filter(email=email).exclude(pk=user.pk).exists():
+        wanted["email"] = email
+    changed = [field for field, value in wanted.items() if getattr(user, field) != value]
+    if not changed:
+        run.unchanged += 1
+        return
+    for field in changed:
+        setattr(user, field, wanted[field])
+    user.save(update_fields=[*changed, "updated_at"])
+    run.updated += 1
+
+
+def users_sync(*, page_size: int = 50, progress: Progress | None = None) -> SyncRun:
+    """Pages through the user service and reconciles the tenant's synced users; audited.
+
+    Errors of the service (RetryableError, CircuitOpenError, PermanentError) leave the run
+    `failed` at its page, deactivate nobody, and are raised again for the caller."""
+    client = service_client("user-service")
+    if client is None:
+        raise SyncNotConfigured("The user-service integration is disabled or has no base URL.")
+    run = _resumable_run() or SyncRun.objects.create(service="user-service")
+    run.status, run.last_error = "running", ""
+    run.save()
+    pages = 0
+    with acting_as("system:user-service"):
+        try:
+            while True:
+                answer = client.get("/users", params={"page": run.next_page, "page_size": page_size})
+                fetched_at = timezone.now()
+                count = int(answer.get("count") or 0)
+                pages = max(1, -(-count // page_size))
+                with transaction.atomic():
+                    for item in answer.get("results") or []:
+                        _apply(run, item, fetched_at=fetched_at)
+                    run.next_page += 1
+                    run.save()
+                if progress:
+                    progress(run.next_page - 1, pages, len(run.seen_external_ids))
+                if not answer.get("next"):
+                    break
+        except Exception as exc:
+            run.status, run.last_error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+            run.save(update_fields=["status", "last_error"])
+            audit_record(
+                action="sync",
+                object_type="integration",
+                object_id="user-service",
+                changes={"status": "failed", "page": run.next_page, "error": run.last_error[:200]},
+            )
+            raise
+        with transaction.atomic():
+            seen = set(run.seen_external_ids)
+            gone = (
+                User.objects.filter(external_id__isnull=False, is_active=True)
+                .exclude(external_id__in=seen)
+                .exclude(role=Role.OWNER)
+                .filter(updated_at__lt=run.started_at)  # touched by an event during the run: kept
+            )
+            for user in gone:
+                user.is_active = False
+                user.save(update_fields=["is_active", "updated_at"])
+                run.deactivated += 1
+            run.status, run.finished_at = "completed", timezone.now()
+            run.seen_external_ids = []  # done with them; keeps the table small
+            run.save()
+        audit_record(
+            action="sync",
+            object_type="integration",
+            object_id="user-service",
+            changes={
+                "status": "completed",
+                "pages": pages,
+                "created": run.created,
+                "updated": run.updated,
+                "deactivated": run.deactivated,
+                "unchanged": run.unchanged,
+            },
+        )
+    return run
