@@ -70,8 +70,18 @@ class PrivatePostgres:
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
         subprocess.run(
-            [*_as_postgres(), _pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust"]
-            + ["-E", "UTF8", "--no-sync"],
+            [
+                *_as_postgres(),
+                _pg_bin("initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -85,8 +95,20 @@ class PrivatePostgres:
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
         subprocess.run(
-            [*_as_postgres(), _pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log)]
-            + ["-o", options, "-w", "-t", "60", "start"],
+            [
+                *_as_postgres(),
+                _pg_bin("pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -128,8 +150,19 @@ class PrivateRedis:
         if not server:
             pytest.fail("redis-server not found (apt-get install redis-server)")
         self.proc = subprocess.Popen(
-            [server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-            + ["--dir", str(self.folder)],
+            [
+                server,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -234,7 +267,12 @@ class Stack:
         log = self.folder / f"{name}-{len(self.procs)}.log"
         with log.open("wb") as out:
             popen = subprocess.Popen(
-                argv, cwd=ROOT, env=self.env(**extra), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                argv,
+                cwd=ROOT,
+                env=self.env(**extra),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         proc = Proc(name, popen, log)
         self.procs.append(proc)
@@ -268,7 +306,7 @@ class Stack:
     def web(self, workers: int = 2, **extra: str) -> str:
         port = free_port()
         argv = [PYTHON, "-m", "gunicorn", "saas.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers)]
-        proc = self._spawn("web", argv + ["--timeout", "120"], **extra)
+        proc = self._spawn("web", [*argv, "--timeout", "120"], **extra)
         url = f"http://127.0.0.1:{port}"
 
         def up() -> bool:
@@ -284,7 +322,9 @@ class Stack:
     def worker(self, concurrency: int = 2, **extra: str) -> Proc:
         name = f"faults-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
         argv = [PYTHON, "-m", "celery", "-A", "saas", "worker", "-c", str(concurrency), "-n", name]
-        proc = self._spawn("worker", argv + ["--without-gossip", "--without-mingle", "-l", "WARNING"], **extra)
+        proc = self._spawn(
+            "worker", [*argv, "--without-gossip", "--without-mingle", "-l", "WARNING"], **extra
+        )
         from celery import Celery
 
         control = Celery(broker=self.redis.url, set_as_current=False)
@@ -306,7 +346,9 @@ class Stack:
 
     def sandbox(self, *args: str, **extra: str) -> tuple[Proc, str]:
         port = free_port()
-        proc = self._spawn("sandbox", [PYTHON, "manage.py", "run_sandbox", "--port", str(port), *args], **extra)
+        proc = self._spawn(
+            "sandbox", [PYTHON, "manage.py", "run_sandbox", "--port", str(port), *args], **extra
+        )
         url = f"http://127.0.0.1:{port}"
 
         def up() -> bool:
@@ -344,7 +386,13 @@ def make_event(type_: str, *, ext: str | None = None, **data: Any) -> dict[str, 
         "id": f"evt_{uuid.uuid4().hex}",
         "type": type_,
         "occurred_at": "2025-01-01T00:00:00+00:00",
-        "data": {"id": ext, "email": f"{ext}@faults.test", "first_name": "Ada", "last_name": "Lovelace", **data},
+        "data": {
+            "id": ext,
+            "email": f"{ext}@faults.test",
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            **data,
+        },
     }
 
 

@@ -45,7 +45,9 @@ def main() -> None:
                 "CREATE TABLE test_side_effects (id bigserial PRIMARY KEY, event_id text NOT NULL,"
                 " attempt int NOT NULL, pid int NOT NULL, at timestamptz NOT NULL DEFAULT now())"
             )
-    print("PROVISIONED " + json.dumps({"slug": tenant.slug, "schema": tenant.schema_name, "secrets": secrets}))
+    print(
+        "PROVISIONED " + json.dumps({"slug": tenant.slug, "schema": tenant.schema_name, "secrets": secrets})
+    )
 
 
 if __name__ == "__main__":

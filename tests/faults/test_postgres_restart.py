@@ -80,7 +80,9 @@ def test_postgres_restart_under_load_answers_503_and_every_event_is_applied_once
     drained_in = time.monotonic() - started - sent_in
 
     effects = counter.side_effects()
-    users = {r[0] for r in counter.rows("SELECT external_id FROM accounts_user WHERE external_id IS NOT NULL")}
+    users = {
+        r[0] for r in counter.rows("SELECT external_id FROM accounts_user WHERE external_id IS NOT NULL")
+    }
     attempts = [r[0] for r in counter.rows("SELECT attempts FROM integrations_webhookevent")]
 
     # While it was down: 503, never 500; nothing failed to answer at all.

@@ -74,8 +74,7 @@ def test_redis_outage_while_sending_5000_events_loses_nothing_and_doubles_nothin
     stored = dict(counter.rows("SELECT event_id, status FROM integrations_webhookevent"))
     effects = counter.side_effects()
     users = {
-        row[0]
-        for row in counter.rows("SELECT external_id FROM accounts_user WHERE external_id IS NOT NULL")
+        row[0] for row in counter.rows("SELECT external_id FROM accounts_user WHERE external_id IS NOT NULL")
     }
 
     # Every 2xx event: stored once (the unique key), processed, applied exactly once.

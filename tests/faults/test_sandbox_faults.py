@@ -32,7 +32,12 @@ def invoice(sub_id: str) -> dict[str, object]:
         "id": f"evt_{uuid.uuid4().hex}",
         "type": "invoice.paid",
         "occurred_at": "2025-01-01T00:00:00+00:00",
-        "data": {"id": f"in_{uuid.uuid4().hex[:12]}", "subscription_id": sub_id, "amount": 1200, "currency": "eur"},
+        "data": {
+            "id": f"in_{uuid.uuid4().hex[:12]}",
+            "subscription_id": sub_id,
+            "amount": 1200,
+            "currency": "eur",
+        },
     }
 
 
@@ -97,7 +102,9 @@ def test_sandbox_errors_and_slowness_open_breakers_keep_the_backlog_and_it_drain
     )
     opened_after = time.monotonic() - faults_on
     calls_at_open = sandbox_state()["requests"]
-    wait_for(lambda: time.monotonic() - faults_on >= FAULT_SECONDS, timeout=FAULT_SECONDS + 5, what="fault window")
+    wait_for(
+        lambda: time.monotonic() - faults_on >= FAULT_SECONDS, timeout=FAULT_SECONDS + 5, what="fault window"
+    )
     calls_at_end = sandbox_state()["requests"]
     during_faults = counter.statuses()
     calls_while_open = {s: calls_at_end[s] - calls_at_open[s] for s in SERVICES}
@@ -105,10 +112,13 @@ def test_sandbox_errors_and_slowness_open_breakers_keep_the_backlog_and_it_drain
     # While the services failed: the backlog waited, nothing died, calls mostly stopped.
     assert "dead" not in during_faults
     assert during_faults.get("retrying", 0) + during_faults.get("received", 0) > 0
-    assert count(
-        "SELECT count(*) FROM integrations_webhookevent WHERE status = 'processed'"
-        " AND service IN ('user-service', 'payment-service')"
-    ) == WARM_USERS  # none of the events needing a failing service got through
+    assert (
+        count(
+            "SELECT count(*) FROM integrations_webhookevent WHERE status = 'processed'"
+            " AND service IN ('user-service', 'payment-service')"
+        )
+        == WARM_USERS
+    )  # none of the events needing a failing service got through
     probes_bound = 2 * (FAULT_SECONDS / RESET_SECONDS + 2)  # one probe per open period, doubled for slack
     assert all(calls <= probes_bound for calls in calls_while_open.values()), calls_while_open
 
@@ -119,8 +129,10 @@ def test_sandbox_errors_and_slowness_open_breakers_keep_the_backlog_and_it_drain
     total_users = WARM_USERS + FAULT_USERS
     wait_for(
         counter.safe(
-            lambda: count("SELECT count(*) FROM integrations_message WHERE status = 'opened'") == total_users
-            and set(counter.statuses()) == {"processed"}
+            lambda: (
+                count("SELECT count(*) FROM integrations_message WHERE status = 'opened'") == total_users
+                and set(counter.statuses()) == {"processed"}
+            )
         ),
         timeout=180,
         what="backlog drained and every welcome message opened",

@@ -34,21 +34,23 @@ def test_worker_sigkilled_twice_mid_processing_applies_every_event_exactly_once(
     kills = []
     for victim, share in ((0, 1 / 3), (1, 2 / 3)):
         wait_for(
-            lambda share=share: counter.statuses().get("processed", 0) >= EVENTS * share
-            and counter.statuses().get("processing", 0) > 0,
+            lambda share=share: (
+                counter.statuses().get("processed", 0) >= EVENTS * share
+                and counter.statuses().get("processing", 0) > 0
+            ),
             timeout=240,
             what=f"{share:.0%} processed while more is in progress",
         )
         in_flight = counter.statuses().get("processing", 0)
         pool = workers[victim].children()
         workers[victim].kill()  # SIGKILL to the worker and its pool processes
-        wait_for(lambda: not any(_alive(pid) for pid in pool), timeout=30, what="pool processes gone")
+        wait_for(
+            lambda pool=pool: not any(_alive(pid) for pid in pool), timeout=30, what="pool processes gone"
+        )
         kills.append({"processed_before": counter.statuses().get("processed", 0), "in_flight": in_flight})
         workers[victim] = stack.worker(concurrency=2)  # a replacement, as a supervisor would start
 
-    wait_for(
-        lambda: counter.statuses() == {"processed": EVENTS}, timeout=300, what="every event processed"
-    )
+    wait_for(lambda: counter.statuses() == {"processed": EVENTS}, timeout=300, what="every event processed")
     drained = time.monotonic() - started
 
     effects = counter.side_effects()
