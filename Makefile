@@ -39,7 +39,7 @@ test: prepare
 	@$(WITH_SERVICES) $(VENV)/bin/pytest -rs
 
 test-faults: prepare
-	@$(WITH_SERVICES) $(VENV)/bin/pytest -rs -m faults --durations=0 tests/faults
+	@$(WITH_SERVICES) $(VENV)/bin/pytest -rs -s -m faults --durations=0 tests/faults
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
