@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WITH_SERVICES := set -a; . ./.run/services.env; set +a;
 
-.PHONY: run test test-faults prepare services stop-services lint format bench clean
+.PHONY: run test test-faults test-fuzz load prepare services stop-services lint format bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ test: prepare
 
 test-faults: prepare
 	@$(WITH_SERVICES) $(VENV)/bin/pytest -rs -s -m faults --durations=0 tests/faults
+
+# The API fuzz (schemathesis, minutes): not part of `make test`. SAAS_FUZZ_EXAMPLES=N per operation.
+test-fuzz: prepare
+	@$(WITH_SERVICES) SAAS_FUZZ=1 $(VENV)/bin/pytest -rs -p no:randomly tests/fuzz
+
+# The load test (locust, ~4 minutes with set-up): LOAD_ARGS="--duration 180 --users 40".
+load: prepare
+	@$(WITH_SERVICES) $(PY) -m tests.load $(LOAD_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,4 @@
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 
 from django.utils import timezone
@@ -49,7 +49,11 @@ class _Moment(serializers.DateTimeField):
             moment = datetime.combine(day, time.min)
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment, timezone.get_default_timezone())
-        return moment
+        try:
+            # In UTC: PostgreSQL refuses offsets past +-15:59 that Python accepts (+20:56 was a 500).
+            return moment.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+            raise serializers.ValidationError("Date-time out of range.") from None
 
 
 class AuditFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]

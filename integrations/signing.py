@@ -60,7 +60,8 @@ def verify(secrets: list[str], headers: Mapping[str, str], body: bytes, now: flo
     msg_id = _header(headers, "webhook-id")
     timestamp = _header(headers, "webhook-timestamp")
     signature_header = _header(headers, "webhook-signature")
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    # ASCII only: "²" and other Unicode digits pass isdigit() but not int().
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise InvalidSignature("invalid webhook-timestamp")
     now = time.time() if now is None else now
     if abs(now - int(timestamp)) > TOLERANCE_SECONDS:
@@ -72,9 +73,13 @@ def verify(secrets: list[str], headers: Mapping[str, str], body: bytes, now: flo
         if version != "v1" or not value:
             continue
         try:
-            candidates.append(base64.b64decode(value, validate=True))
+            decoded = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
             continue
+        # Canonical encodings only: the unused low bits of the last character must not give several
+        # spellings of one signature (the reference libraries compare the base64 text itself).
+        if base64.b64encode(decoded).decode() == value:
+            candidates.append(decoded)
     if not candidates:
         raise InvalidSignature("no v1 signature")
 

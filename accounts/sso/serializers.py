@@ -52,6 +52,8 @@ class SamlProviderInSerializer(_ProviderIn):
 
 class OidcProviderOutSerializer(serializers.ModelSerializer):
     client_secret_set = serializers.SerializerMethodField()
+    # null until the first PUT: GET answers with the defaults of a provider not saved yet
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
     redirect_uri = serializers.SerializerMethodField()
 
     class Meta:
@@ -71,6 +73,7 @@ class OidcProviderOutSerializer(serializers.ModelSerializer):
 
 class SamlProviderOutSerializer(serializers.ModelSerializer):
     sp_entity_id = serializers.SerializerMethodField()
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)  # null until the first PUT
     sp_acs_url = serializers.SerializerMethodField()
     sp_metadata_url = serializers.SerializerMethodField()
 

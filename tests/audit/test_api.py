@@ -103,8 +103,22 @@ def test_filters(tenant_a, make_user):
     assert ids(since="2000-01-01", object_type="report") == ["r2", "r1"]
 
 
+def test_offsets_postgresql_cannot_store_still_filter(tenant_a, make_user):
+    """Python accepts offsets up to 23:59, PostgreSQL only 15:59: this was a 500 (fuzz suite)."""
+    response = _client(tenant_a, make_user(tenant_a, Role.OWNER)).get(
+        EVENTS, {"since": "1440-01-05T01:21:53+20:56", "until": "2999-01-01T00:00:00-23:00"}
+    )
+    assert response.status_code == 200
+
+
 @pytest.mark.parametrize(
-    "params", [{"action": "destroy"}, {"since": "yesterday"}, {"until": "2025-13-40T00:00:00Z"}]
+    "params",
+    [
+        {"action": "destroy"},
+        {"since": "yesterday"},
+        {"until": "2025-13-40T00:00:00Z"},
+        {"since": "0001-01-01T00:00:00+01:00"},  # before year 1 in UTC (found by the fuzz suite)
+    ],
 )
 def test_bad_filters_are_400(tenant_a, make_user, params):
     response = _client(tenant_a, make_user(tenant_a, Role.OWNER)).get(EVENTS, params)

@@ -16,6 +16,7 @@ BENCHMARKS = [
     "webhook_intake",
     "webhook_batch",
     "webhook_e2e",
+    "scale",
 ]
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlparse, urlunparse
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCH_DB = "saas_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "saas_bench")  # one per checkout when several share a server
 
 
 def bench_database_url() -> str:
