@@ -111,7 +111,9 @@ def test_sandbox_errors_and_slowness_open_breakers_keep_the_backlog_and_it_drain
 
     # While the services failed: the backlog waited, nothing died, calls mostly stopped.
     assert "dead" not in during_faults
-    assert during_faults.get("retrying", 0) + during_faults.get("received", 0) > 0
+    # Waiting = not yet processed: received, retrying, or claimed by a worker that is still slowed
+    # down by the faults (on a loaded machine the whole backlog can sit in `processing`).
+    assert sum(during_faults.get(s, 0) for s in ("received", "retrying", "processing")) > 0
     assert (
         count(
             "SELECT count(*) FROM integrations_webhookevent WHERE status = 'processed'"
