@@ -1,12 +1,13 @@
 # make run  - prepare everything and start web, Celery worker and beat (Ctrl-C stops them)
 # make test - the same preparation, then the whole test suite
+# make test-faults - the same preparation, then the fault suite (tests/faults: private servers, slow)
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 WITH_SERVICES := set -a; . ./.run/services.env; set +a;
 
-.PHONY: run test test-fuzz load prepare services stop-services lint format bench clean
+.PHONY: run test test-faults test-fuzz load prepare services stop-services lint format bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +37,9 @@ run: prepare
 
 test: prepare
 	@$(WITH_SERVICES) $(VENV)/bin/pytest -rs
+
+test-faults: prepare
+	@$(WITH_SERVICES) $(VENV)/bin/pytest -rs -s -m faults --durations=0 tests/faults
 
 # The API fuzz (schemathesis, minutes): not part of `make test`. SAAS_FUZZ_EXAMPLES=N per operation.
 test-fuzz: prepare

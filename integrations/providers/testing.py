@@ -1,11 +1,13 @@
 """Event types that exist only when WEBHOOK_TEST_EVENT_TYPES is on (tests and benchmarks).
 
 They let a test drive a real worker through the engine's paths: a slow handler (to kill a worker
-mid-task), one that fails a given number of times, and a no-op.
+mid-task), one that fails a given number of times, a no-op, and a countable side effect.
 """
 
 import time
 from collections.abc import Callable
+
+from django.db import connection
 
 from integrations.errors import RetryableError
 from integrations.models import WebhookEvent
@@ -31,8 +33,23 @@ def noop(event: WebhookEvent) -> None:
     return None
 
 
+def count(event: WebhookEvent) -> None:
+    """Appends one row per run to `test_side_effects` (a table the fault tests create in the tenant's
+    schema; it is not a migration), then sleeps `data.sleep` s on the first `data.slow_attempts`
+    attempts. Not idempotent on purpose: counting its rows counts how often an event was applied."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO test_side_effects (event_id, attempt, pid) VALUES (%s, %s, pg_backend_pid())",
+            [event.event_id, event.attempts],
+        )
+    data = event.payload["data"]
+    if event.attempts <= int(data.get("slow_attempts", 0)):
+        time.sleep(float(data.get("sleep", 0)))
+
+
 HANDLERS: dict[str, Callable[[WebhookEvent], None]] = {
     "test.slow_user": slow_user,
     "test.flaky": flaky,
     "test.noop": noop,
+    "test.count": count,
 }
