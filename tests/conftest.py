@@ -36,6 +36,21 @@ ROUTING_FORMS = ("host", "header", "path")
 _counter = itertools.count()
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment: None, django_db_blocker: Any) -> Iterator[None]:
+    """The test database, always. pytest-django creates it only when a collected test asks for `db`
+    (or a django_db mark); a run made only of `committed_db`, `fresh_tenant` or live-process tests
+    would otherwise work on the DATABASE_URL database itself."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+    yield
+    with django_db_blocker.unblock():
+        connection.close()
+        teardown_databases(config, verbosity=0)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _clean_test_redis() -> None:
     """The tenant ids of a new test database must not meet cached routes of an old one."""

@@ -15,3 +15,10 @@ def test_live_server_routes_a_committed_tenant(live_server_url, fresh_tenant):
 
 def test_celery_worker_answers(celery_worker):
     assert app.control.ping(timeout=1)
+
+
+def test_committed_tests_run_on_the_test_database(committed_db):
+    """Even a run made only of committed-data tests works on the test database, never DATABASE_URL's."""
+    from django.db import connection
+
+    assert connection.settings_dict["NAME"].startswith("test_")

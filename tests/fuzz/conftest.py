@@ -83,21 +83,6 @@ def _make_tenant(slug: str) -> FuzzTenant:
     return FuzzTenant(tenant, admin, f"{slug}.localhost", markers=[f"@{slug}.test", f"evt_{slug}_"])
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_test_environment: None, django_db_blocker: Any) -> Iterator[None]:
-    """The test database, always. pytest-django creates it only when a collected test asks for `db`
-    (or a django_db mark), and no fuzz test does (their writes must be committed for the server),
-    so without this override a fuzz-only run would work on the DATABASE_URL database itself."""
-    from django.test.utils import setup_databases, teardown_databases
-
-    with django_db_blocker.unblock():
-        config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
-    yield
-    with django_db_blocker.unblock():
-        connection.close()
-        teardown_databases(config, verbosity=0)
-
-
 @pytest.fixture(autouse=True)
 def _db_unblocked(django_db_blocker: Any) -> Iterator[None]:
     """Fuzz tests mint tokens and repair fixtures between cases: committed rows, no test transaction."""
