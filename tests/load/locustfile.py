@@ -58,7 +58,10 @@ class TenantClient(HttpUser):
             if r.status_code != 200:
                 r.failure(f"{r.status_code}")
                 return
-            tokens = r.json()
+            self._take_tokens(r.json())
+
+    def _take_tokens(self, tokens: dict) -> None:
+        """Keeps a new token pair from login or refresh."""
         self.refresh = tokens["refresh"]
         self.auth = {**self.headers, "Authorization": f"Bearer {tokens['access']}"}
         self.signed_in_at = time.monotonic()
@@ -85,10 +88,7 @@ class TenantClient(HttpUser):
             if r.status_code != 200:
                 r.failure(f"{r.status_code}")
                 return
-            tokens = r.json()
-        self.refresh = tokens["refresh"]
-        self.auth = {**self.headers, "Authorization": f"Bearer {tokens['access']}"}
-        self.signed_in_at = time.monotonic()
+            self._take_tokens(r.json())
 
     @task(6)
     def list_users(self) -> None:
