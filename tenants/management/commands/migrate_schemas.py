@@ -1,27 +1,39 @@
-"""`migrate_schemas`, which also keeps the tenant template schema (the source of new tenants) current."""
+"""`migrate_schemas`, which migrates only tenants that have a schema and also keeps the tenant
+template schema (the source of new tenants) current."""
 
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
-from django_tenants.migration_executors import get_executor
+from django_tenants.management.commands.migrate_schemas import GET_EXECUTOR_FUNCTION, MigrateSchemasCommand
 from django_tenants.utils import quote_schema_name, schema_exists
 
 
 class Command(MigrateSchemasCommand):
     def handle(self, *args: Any, **options: Any) -> None:
-        super().handle(*args, **options)
-        if self.sync_tenant and not options.get("schema_name"):
-            self._migrate_template()
+        if options.get("schema_name"):
+            super().handle(*args, **options)  # one named schema: django-tenants' own checks
+            return
+        tenant, shared = options.get("tenant"), options.get("shared")
+        if shared or not tenant:
+            super().handle(*args, **{**options, "shared": True, "tenant": False})
+        if tenant or not shared:
+            # django-tenants migrates every Tenant row; a purged tenant keeps its row but has no
+            # schema, and migrating it would die on MigrationSchemaMissing.
+            from tenants.selectors import tenant_with_schema_list
 
-    def _migrate_template(self) -> None:
+            schemas = list(tenant_with_schema_list().values_list("schema_name", flat=True))
+            executor = GET_EXECUTOR_FUNCTION(codename=options.get("executor"))(args, options)
+            executor.run_migrations(tenants=schemas)
+            self._migrate_template(args, options)
+
+    def _migrate_template(self, args: tuple[Any, ...], options: dict[str, Any]) -> None:
         template = settings.TENANT_BASE_SCHEMA
         connection.set_schema_to_public()
         if not schema_exists(template):
             with connection.cursor() as cursor:
                 cursor.execute(f"CREATE SCHEMA {quote_schema_name(template)}")
-        get_executor(codename="standard")(self.args, self.options).run_migrations(tenants=[template])
+        GET_EXECUTOR_FUNCTION(codename="standard")(args, options).run_migrations(tenants=[template])
         connection.set_schema_to_public()
         from tenants.template import snapshot_template
 
