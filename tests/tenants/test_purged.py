@@ -100,3 +100,12 @@ def test_verify_audit_passes_over_a_purged_tenant(db, tenant_a, fresh_tenant):
     assert fresh_tenant.schema_name not in out.getvalue()
     with pytest.raises(CommandError, match="purged"):
         call_command("verify_audit", "--tenant", fresh_tenant.slug, stdout=io.StringIO())
+
+
+@pytest.mark.parametrize(
+    "command", [["sync_users"], ["send_webhook", "--service", "user-service", "--type", "user.created"]]
+)
+def test_per_tenant_commands_refuse_a_purged_tenant_clearly(db, fresh_tenant, command):
+    _purge(fresh_tenant)
+    with pytest.raises(CommandError, match="purged"):
+        call_command(*command, "--tenant", fresh_tenant.slug, stdout=io.StringIO())
