@@ -4,7 +4,7 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django_tenants.utils import get_public_schema_name
 
@@ -91,11 +91,7 @@ def tenant_slug_for_domain(*, host: str) -> str | None:
 
 
 # The catalogue probe catches what `purged_at` cannot: a schema dropped outside the purge service.
-_HAS_SCHEMA = RawSQL(
-    'EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = "tenants_tenant"."schema_name")',
-    (),
-    output_field=BooleanField(),
-)
+_SCHEMAS = RawSQL("SELECT nspname FROM pg_namespace", ())
 
 
 def tenant_with_schema_list(*, status: str | None = None) -> QuerySet[Tenant]:
@@ -104,8 +100,7 @@ def tenant_with_schema_list(*, status: str | None = None) -> QuerySet[Tenant]:
     tenants = (
         Tenant.objects.filter(purged_at__isnull=True)
         .exclude(schema_name=get_public_schema_name())
-        .alias(has_schema=_HAS_SCHEMA)
-        .filter(has_schema=True)
+        .filter(schema_name__in=_SCHEMAS)
         .order_by("slug")
     )
     return tenants.filter(status=status) if status else tenants

@@ -4,12 +4,13 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django_tenants.utils import schema_exists
 
 from integrations.tasks import _active_schemas, purge_all_tenants, sweep_all_tenants
-from tenants.models import Tenant
+from tenants.models import Domain, Tenant
 from tenants.selectors import tenant_with_schema_list
 from tenants.services import tenant_delete
 from tests.conftest import TenantClient, access_token
@@ -49,6 +50,16 @@ def test_selector_lists_only_tenants_with_a_schema(db, tenant_a, fresh_tenant):
     tenants = list(tenant_with_schema_list())
     assert fresh_tenant not in tenants
     assert tenant_a in tenants
+    assert Domain.objects.filter(
+        tenant__in=tenant_with_schema_list(), tenant=tenant_a
+    ).exists()  # as a subquery
+
+
+def test_selector_skips_a_schema_dropped_by_hand(db, fresh_tenant):
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA "{fresh_tenant.schema_name}" CASCADE')
+    assert fresh_tenant.purged_at is None
+    assert fresh_tenant not in tenant_with_schema_list()
 
 
 def test_beat_dispatch_skips_a_purged_tenant(db, tenant_a, fresh_tenant):
