@@ -304,6 +304,7 @@ SAAS_MAX_JSON_DEPTH = env.int("SAAS_MAX_JSON_DEPTH", default=32)
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["saas.parsers.StrictJSONParser"]
 
 CSRF_COOKIE_HTTPONLY = True  # pages embed the token; no script needs to read the cookie
+CSRF_FAILURE_VIEW = "saas.exceptions.csrf_failure"  # the platform's error page, not Django's debug-like one
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
