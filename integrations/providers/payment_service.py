@@ -11,7 +11,6 @@ Each object (subscription, invoice) only moves to a newer `occurred_at`, so even
 end in the same state.
 """
 
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -20,6 +19,7 @@ from urllib.parse import quote
 from django.db import connection
 
 from integrations.errors import PermanentError
+from integrations.handlers import FetchThenApply, Handler
 from integrations.models import Invoice, Subscription, WebhookEvent
 from integrations.versions import version_advance
 from tenants.models import Plan, Tenant
@@ -106,8 +106,18 @@ def _amount(value: Any) -> int:
     return int(number) if number == number.to_integral_value() else int((number * 100).quantize(1))
 
 
-def invoice_changed(event: WebhookEvent) -> None:
-    """`invoice.paid` / `invoice.payment_failed`: record the invoice and update its subscription."""
+def invoice_subscription_fetch(event: WebhookEvent) -> dict[str, Any] | None:
+    """The fetch step of `invoice.*`: the invoice's subscription from the service's API when it is not
+    known here yet (None: known, unknown to the service too, or the service is not configured)."""
+    subscription_id = _external_id(event.payload.get("data") or {}, "subscription_id")
+    if Subscription.objects.filter(external_id=subscription_id).exists():
+        return None
+    return subscription_fetch(external_id=subscription_id)
+
+
+def invoice_changed(event: WebhookEvent, remote: dict[str, Any] | None) -> None:
+    """`invoice.paid` / `invoice.payment_failed`: record the invoice and update its subscription
+    (an unknown one is created from `remote`, the service's answer fetched before the transaction)."""
     data = event.payload.get("data") or {}
     external_id = _external_id(data)
     subscription_id = _external_id(data, "subscription_id")
@@ -133,7 +143,6 @@ def invoice_changed(event: WebhookEvent) -> None:
 
     subscription = Subscription.objects.filter(external_id=subscription_id).first()
     if subscription is None:
-        remote = subscription_fetch(external_id=subscription_id)
         if remote is None:
             return  # an invoice of a subscription nobody knows: recorded, nothing else to move
         subscription = Subscription.objects.create(
@@ -159,10 +168,12 @@ def invoice_changed(event: WebhookEvent) -> None:
     tenant_plan_follow(subscription=subscription)
 
 
-HANDLERS: dict[str, Callable[[WebhookEvent], None]] = {
+_INVOICE = FetchThenApply(fetch=invoice_subscription_fetch, apply=invoice_changed)
+
+HANDLERS: dict[str, Handler] = {
     "subscription.created": subscription_changed,
     "subscription.updated": subscription_changed,
     "subscription.canceled": subscription_changed,
-    "invoice.paid": invoice_changed,
-    "invoice.payment_failed": invoice_changed,
+    "invoice.paid": _INVOICE,
+    "invoice.payment_failed": _INVOICE,
 }

@@ -4,7 +4,6 @@
 the service's API calls here.
 """
 
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +15,7 @@ from django.db.models import Q
 from accounts.models import Role, User
 from accounts.services import normalize_email
 from integrations.errors import PermanentError
+from integrations.handlers import FetchThenApply, Handler
 from integrations.models import WebhookEvent
 from integrations.versions import version_advance
 
@@ -43,12 +43,17 @@ def _user_data(event: WebhookEvent) -> dict[str, Any]:
     }
 
 
-def user_upsert(*, event: WebhookEvent) -> User | None:
+def user_upsert(*, event: WebhookEvent, profile: dict[str, Any] | None = None) -> User | None:
     """Creates or updates the user with `external_id = data.id` unless the event is stale.
 
     A local user with the same email and no external id is linked rather than duplicated; an email
-    already held by another synced user is a PermanentError (the event goes to `dead`)."""
+    already held by another synced user is a PermanentError (the event goes to `dead`). Non-empty
+    names in `profile` (the service's `GET /users/{id}`) win over the event's."""
     fields = _user_data(event)
+    for field in ("first_name", "last_name"):
+        value = str((profile or {}).get(field) or "")[:150]
+        if value:
+            fields[field] = value
     if not version_advance(
         object_type="user",
         object_id=fields["external_id"],
@@ -107,35 +112,25 @@ def user_fetch(*, external_id: str) -> dict[str, Any] | None:
     return fetch_or_none("user-service", f"/users/{quote(external_id, safe='')}")
 
 
-def _complete_profile(user: User, profile: dict[str, Any]) -> None:
-    changed = []
-    for field in ("first_name", "last_name"):
-        value = str(profile.get(field) or "")[:150]
-        if value and getattr(user, field) != value:
-            setattr(user, field, value)
-            changed.append(field)
-    if changed:
-        user.save(update_fields=[*changed, "updated_at"])
+def user_created_fetch(event: WebhookEvent) -> dict[str, Any] | None:
+    """The fetch step of `user.created`: the service's profile of the user (None when unknown)."""
+    return user_fetch(external_id=_user_data(event)["external_id"])
 
 
-def user_created(event: WebhookEvent) -> None:
-    """`user.created` `data: {"id", "email", "first_name", "last_name", "role"?}`: upsert the user,
-    complete the profile with `GET /users/{id}`, then send the welcome message (once per user).
+def user_created(event: WebhookEvent, profile: dict[str, Any] | None) -> None:
+    """`user.created` `data: {"id", "email", "first_name", "last_name", "role"?}`: upsert the user with
+    its profile from `GET /users/{id}` (fetched before the transaction), then queue the welcome
+    message (once per user; sent after the commit).
 
     Stale (a newer event for the user was applied first): nothing is overwritten, but the user
     still gets a welcome if it exists, is active and never had one."""
-    from .communication_service import welcome_send
+    from .communication_service import welcome_queue
 
-    fields = _user_data(event)
-    user = user_upsert(event=event)
-    if user is not None:
-        profile = user_fetch(external_id=fields["external_id"])
-        if profile:
-            _complete_profile(user, profile)
-    else:
-        user = User.objects.filter(external_id=fields["external_id"]).first()
+    user = user_upsert(event=event, profile=profile)
+    if user is None:
+        user = User.objects.filter(external_id=_user_data(event)["external_id"]).first()
     if user is not None and user.is_active:
-        welcome_send(user=user)
+        welcome_queue(user=user)
 
 
 def user_deleted(event: WebhookEvent) -> None:
@@ -158,8 +153,8 @@ def user_deleted(event: WebhookEvent) -> None:
         user.save(update_fields=["is_active", "updated_at"])
 
 
-HANDLERS: dict[str, Callable[[WebhookEvent], None]] = {
-    "user.created": user_created,
+HANDLERS: dict[str, Handler] = {
+    "user.created": FetchThenApply(fetch=user_created_fetch, apply=user_created),
     "user.updated": user_updated,
     "user.deleted": user_deleted,
 }

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import TestCase
 from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
@@ -32,10 +33,12 @@ def ev(type_: str, data: dict[str, Any], minutes: int = 0) -> dict[str, Any]:
 
 
 def handle(service: str, *docs: dict[str, Any]) -> list[WebhookEvent]:
-    """Stores the events and processes them together (one chunk, as a worker would)."""
+    """Stores the events and processes them together (one chunk, as a worker would), then runs what
+    waits for the commit (the messages' sends), as the worker would after each commit."""
     webhook_receive(service=service, body=webhook_parse(body=json.dumps({"events": list(docs)}).encode()))
     events = [WebhookEvent.objects.get(service=service, event_id=d["id"]) for d in docs]
-    events_process(event_ids=[e.pk for e in events])
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        events_process(event_ids=[e.pk for e in events])
     for e in events:
         e.refresh_from_db()
     return events
