@@ -209,6 +209,8 @@ class SyncRun(models.Model):
     updated = models.PositiveIntegerField(default=0)
     deactivated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
+    # Records the service may not write: an email of an account it did not create, or an owner.
+    refused = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
 
     class Meta:

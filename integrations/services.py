@@ -54,8 +54,38 @@ def endpoint_ensure(*, service: str) -> Endpoint:
         return Endpoint.objects.get(service=service)
 
 
-def endpoint_update(*, service: str, enabled: bool, base_url: str, api_key: str | None = None) -> Endpoint:
-    """Saves the settings; `api_key` None keeps the stored key, "" clears it. The key is stored encrypted."""
+# Services whose events decide what no tenant user may decide through the API (the payment service
+# moves the tenant's plan): their settings and signing secret are the platform's, never a tenant's.
+PLATFORM_MANAGED = (Service.PAYMENT,)
+
+
+def endpoint_may_manage(*, actor: Any, service: str) -> bool:
+    """Whether `actor` may change `service`'s settings or secret (None: the platform's own code)."""
+    if actor is None or service not in PLATFORM_MANAGED:
+        return True
+    return bool(getattr(actor, "is_platform_admin", False))
+
+
+def _check_may_manage(*, actor: Any, service: str) -> None:
+    from saas.exceptions import ApplicationError
+
+    if not endpoint_may_manage(actor=actor, service=service):
+        raise ApplicationError(
+            f"The {service} integration sets the tenant's plan, so only platform admins may change its "
+            "settings or signing secret.",
+            code="permission_denied",
+            status_code=403,
+        )
+
+
+def endpoint_update(
+    *, service: str, enabled: bool, base_url: str, api_key: str | None = None, actor: Any = None
+) -> Endpoint:
+    """Saves the settings; `api_key` None keeps the stored key, "" clears it. The key is stored encrypted.
+
+    `actor` (the user asking; None for the platform's own code) must be a platform admin for the
+    services in PLATFORM_MANAGED, else ApplicationError `permission_denied`."""
+    _check_may_manage(actor=actor, service=service)
     endpoint = endpoint_ensure(service=service)
     endpoint.enabled = enabled
     endpoint.base_url = base_url
@@ -65,8 +95,11 @@ def endpoint_update(*, service: str, enabled: bool, base_url: str, api_key: str 
     return endpoint
 
 
-def secret_rotate(*, service: str) -> str:
-    """Makes a new signing secret; the old one keeps verifying for WEBHOOK_PREVIOUS_SECRET_HOURS. Audited."""
+def secret_rotate(*, service: str, actor: Any = None) -> str:
+    """Makes a new signing secret; the old one keeps verifying for WEBHOOK_PREVIOUS_SECRET_HOURS. Audited.
+
+    Same rule as `endpoint_update` for `actor`: whoever holds a secret can sign that service's events."""
+    _check_may_manage(actor=actor, service=service)
     with transaction.atomic():
         endpoint_ensure(service=service)
         endpoint = Endpoint.objects.select_for_update().get(service=service)

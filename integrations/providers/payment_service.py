@@ -3,7 +3,9 @@
 - `subscription.created|updated|canceled` `data: {"id", "customer_id", "plan", "status",
   "current_period_end"}` keep the tenant's `Subscription` current and move the tenant's plan (and
   so its rate-limit budget) with it: an active, trialing or past-due subscription gives its plan,
-  a canceled one takes the tenant back to `free`.
+  a canceled one takes the tenant back to `free`. The event is a claim: what is applied is the
+  subscription as `GET /subscriptions/{id}` reports it (the plan is a billing fact that no tenant
+  user can set through the API, so no event data may set it either).
 - `invoice.paid`, `invoice.payment_failed` `data: {"id", "subscription_id", "amount", "currency"}`
   record the invoice; a failed payment marks the subscription `past_due`, a later paid invoice
   makes it `active` again.
@@ -76,13 +78,31 @@ def _external_id(data: dict[str, Any], key: str = "id") -> str:
     return str(value)
 
 
-def subscription_changed(event: WebhookEvent) -> None:
-    """`subscription.created|updated|canceled`: upsert the subscription, then move the tenant's plan."""
-    data = event.payload.get("data") or {}
-    external_id = _external_id(data)
-    fields = _subscription_fields(data)
-    if event.type == "subscription.canceled":
-        fields["status"] = "canceled"
+def subscription_verify(event: WebhookEvent) -> dict[str, Any]:
+    """The fetch step of `subscription.*`: the subscription as the payment service reports it now.
+
+    The event is only a claim that something changed; the plan comes from the service's API, never
+    from the event's data (issue 11: whoever signs an event must not be able to choose the plan).
+    An unconfigured service or an unknown subscription is a PermanentError: nothing is applied."""
+    from integrations.http import service_client
+
+    external_id = _external_id(event.payload.get("data") or {})
+    if service_client("payment-service") is None:
+        raise PermanentError(
+            "payment-service has no base URL or is disabled: a subscription event is verified against "
+            "its API before the plan moves, and cannot be applied"
+        )
+    remote = subscription_fetch(external_id=external_id)
+    if remote is None or str(remote.get("id") or "") != external_id:
+        raise PermanentError(f"subscription {external_id} is not known to payment-service: nothing applied")
+    return remote
+
+
+def subscription_changed(event: WebhookEvent, remote: dict[str, Any]) -> None:
+    """`subscription.created|updated|canceled`: upsert the subscription as the service's API reports
+    it (fetched before the transaction), then move the tenant's plan."""
+    external_id = _external_id(event.payload.get("data") or {})
+    fields = _subscription_fields(remote)
     if not version_advance(
         object_type="subscription",
         object_id=external_id,
@@ -168,12 +188,13 @@ def invoice_changed(event: WebhookEvent, remote: dict[str, Any] | None) -> None:
     tenant_plan_follow(subscription=subscription)
 
 
+_SUBSCRIPTION = FetchThenApply(fetch=subscription_verify, apply=subscription_changed)
 _INVOICE = FetchThenApply(fetch=invoice_subscription_fetch, apply=invoice_changed)
 
 HANDLERS: dict[str, Handler] = {
-    "subscription.created": subscription_changed,
-    "subscription.updated": subscription_changed,
-    "subscription.canceled": subscription_changed,
+    "subscription.created": _SUBSCRIPTION,
+    "subscription.updated": _SUBSCRIPTION,
+    "subscription.canceled": _SUBSCRIPTION,
     "invoice.paid": _INVOICE,
     "invoice.payment_failed": _INVOICE,
 }

@@ -1,7 +1,9 @@
 """user-service webhooks (contract section 7): upsert tenant users by `external_id = data.id`.
 
 `user.updated` is the engine's reference handler; issue 6 adds `user.created` / `user.deleted` and
-the service's API calls here.
+the service's API calls here. Whoever holds the signing secret (a tenant admin can rotate it) can
+sign these events, so they may do no more than an admin could: write only the users the service
+created (matched by `external_id`, never by email), never an owner, never a role above `admin`.
 """
 
 from typing import Any
@@ -46,9 +48,11 @@ def _user_data(event: WebhookEvent) -> dict[str, Any]:
 def user_upsert(*, event: WebhookEvent, profile: dict[str, Any] | None = None) -> User | None:
     """Creates or updates the user with `external_id = data.id` unless the event is stale.
 
-    A local user with the same email and no external id is linked rather than duplicated; an email
-    already held by another synced user is a PermanentError (the event goes to `dead`). Non-empty
-    names in `profile` (the service's `GET /users/{id}`) win over the event's."""
+    The service only writes the users it created: it never takes over an existing account by its
+    email (PermanentError, so the event goes to `dead` with the reason), never changes an owner,
+    and grants at most `admin` (issue 11: an event can do no more than its signer could through the
+    API). An email already held by another synced user is a PermanentError too. Non-empty names in
+    `profile` (the service's `GET /users/{id}`) win over the event's."""
     fields = _user_data(event)
     for field in ("first_name", "last_name"):
         value = str((profile or {}).get(field) or "")[:150]
@@ -62,14 +66,16 @@ def user_upsert(*, event: WebhookEvent, profile: dict[str, Any] | None = None) -
     ):
         event.stale = True
         return None
-    matches = list(
-        User.objects.filter(
-            Q(external_id=fields["external_id"]) | Q(email=fields["email"], external_id__isnull=True)
+    matches = list(User.objects.filter(Q(external_id=fields["external_id"]) | Q(email=fields["email"])))
+    user = next((u for u in matches if u.external_id == fields["external_id"]), None)
+    holder = next((u for u in matches if u.email == fields["email"] and u is not user), None)
+    if holder is not None and holder.external_id is None:
+        raise PermanentError(
+            f"{fields['email']} belongs to an account the user service did not create; a webhook never "
+            "takes over an existing account (change the email at the service, or remove the local account)"
         )
-    )
-    user = next((u for u in matches if u.external_id == fields["external_id"]), None) or next(
-        iter(matches), None
-    )
+    if holder is not None:
+        raise PermanentError("another user already has this email")
     if user is None:
         user = User(
             email=fields["email"],
@@ -80,11 +86,15 @@ def user_upsert(*, event: WebhookEvent, profile: dict[str, Any] | None = None) -
         )
         user.set_unusable_password()  # synced users sign in through SSO or a password reset
     else:
-        user.external_id = fields["external_id"]
+        if user.role == Role.OWNER:
+            raise PermanentError(
+                f"user {fields['external_id']} is an owner of this tenant: "
+                "the user service may not change owners"
+            )
         user.email = fields["email"]
         user.first_name = fields["first_name"]
         user.last_name = fields["last_name"]
-        if fields["role"] and user.role != Role.OWNER:
+        if fields["role"]:
             user.role = fields["role"]
     try:
         user.save()  # the engine's savepoint around the handler undoes a refused save
@@ -129,7 +139,7 @@ def user_created(event: WebhookEvent, profile: dict[str, Any] | None) -> None:
     user = user_upsert(event=event, profile=profile)
     if user is None:
         user = User.objects.filter(external_id=_user_data(event)["external_id"]).first()
-    if user is not None and user.is_active:
+    if user is not None and user.is_active and user.role != Role.OWNER:
         welcome_queue(user=user)
 
 
@@ -148,7 +158,11 @@ def user_deleted(event: WebhookEvent) -> None:
     ):
         event.stale = True
         return
-    for user in User.objects.filter(external_id=str(external_id), is_active=True).exclude(role=Role.OWNER):
+    for user in User.objects.filter(external_id=str(external_id), is_active=True):
+        if user.role == Role.OWNER:
+            raise PermanentError(
+                f"user {external_id} is an owner of this tenant: the user service may not deactivate owners"
+            )
         user.is_active = False  # saved row by row so the audit trail sees the change
         user.save(update_fields=["is_active", "updated_at"])
 
