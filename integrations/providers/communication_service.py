@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from audit.services import acting_as
 from integrations.errors import CircuitOpenError, PermanentError, RetryableError
 from integrations.models import MESSAGE_STATUS_RANK, Message, MessageStatus, WebhookEvent
 
@@ -131,7 +132,8 @@ def messages_send(*, message_ids: list[uuid.UUID], due_only: bool = False) -> No
     due_by = timezone.now() + (timedelta(0) if due_only else timedelta(seconds=60))
     for message_id in message_ids:
         try:
-            _send_one(message_id, due_by=due_by)
+            with acting_as("system:communication-service"):
+                _send_one(message_id, due_by=due_by)
         except Exception:  # the row stays due (or leased): the sweep sends it later
             logger.exception("message send failed", extra={"message": str(message_id)})
 

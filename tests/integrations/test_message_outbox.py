@@ -89,6 +89,10 @@ def test_a_failing_send_keeps_the_user_and_the_sweep_sends_it_later(
     assert message.external_id.startswith("msg_")
     assert (message.next_send_at, message.send_error) == (None, "")
     assert [m["to"] for m in sandbox.state()["messages"]] == [message.recipient]
+    from audit.models import AuditEntry
+
+    sent = AuditEntry.objects.filter(object_type="integrations.message").latest("seq")
+    assert (sent.actor, "external_id" in sent.changes) == ("system:communication-service", True)
 
 
 def test_a_send_lost_with_its_worker_is_found_by_the_sweep_and_sent_once(
