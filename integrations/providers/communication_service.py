@@ -18,7 +18,9 @@ from django.utils import timezone
 from accounts.models import User
 from audit.services import acting_as
 from integrations.errors import CircuitOpenError, PermanentError, RetryableError
+from integrations.http import ServiceClient, ServiceRejected, service_client
 from integrations.models import MESSAGE_STATUS_RANK, Message, MessageStatus, WebhookEvent
+from integrations.services import backoff_delay
 
 logger = logging.getLogger(__name__)
 
@@ -57,30 +59,41 @@ def message_queue(*, kind: str, purpose: str, user: User | None, to: str, subjec
     return message
 
 
-def _claim_send(message_id: uuid.UUID, *, due_by: datetime) -> bool:
-    """Takes the message's next send for this process (its lease pushes `next_send_at` ahead)."""
-    lease = timedelta(seconds=settings.WEBHOOK_PROCESSING_LEASE_SECONDS)
-    return bool(
-        Message.objects.filter(
-            pk=message_id, external_id="", status=MessageStatus.QUEUED, next_send_at__lte=due_by
-        ).update(next_send_at=timezone.now() + lease)
+def _claim_sends(message_ids: list[uuid.UUID], *, due_by: datetime) -> list[Message]:
+    """Takes the next send of the due messages among `message_ids` for this process: one short
+    transaction that pushes their `next_send_at` a lease ahead (SKIP LOCKED: another process's)."""
+    lease = timezone.now() + timedelta(seconds=settings.WEBHOOK_PROCESSING_LEASE_SECONDS)
+    with transaction.atomic():
+        messages = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=message_ids, external_id="", status=MessageStatus.QUEUED, next_send_at__lte=due_by)
+            .order_by("created_at")
+        )
+        Message.objects.filter(pk__in=[m.pk for m in messages]).update(next_send_at=lease)
+    return messages
+
+
+def _send_failed(message: Message, reason: str) -> None:
+    """A message that will not be sent: a status change, so saved row-wise for the audit trail."""
+    message.status, message.status_reason = MessageStatus.FAILED, reason[:500]
+    message.status_changed_at, message.next_send_at = timezone.now(), None
+    message.save(
+        update_fields=[
+            "status",
+            "status_reason",
+            "status_changed_at",
+            "next_send_at",
+            "send_attempts",
+            "send_error",
+            "updated_at",
+        ]
     )
 
 
-def _send_one(message_id: uuid.UUID, *, due_by: datetime) -> None:
-    from integrations.http import ServiceRejected, service_client
-    from integrations.services import backoff_delay
-
-    if not _claim_send(message_id, due_by=due_by):
-        return  # sent, given up, not due, or being sent by another process
-    message = Message.objects.get(pk=message_id)
-    fields = ["next_send_at", "send_attempts", "send_error", "updated_at"]
-    client = service_client("communication-service")
-    if client is None:
-        logger.info("communication-service not configured; message kept queued", extra={"kind": message.kind})
-        message.next_send_at, message.send_error = None, "communication-service not configured"
-        message.save(update_fields=fields)
-        return
+def _send_one(client: ServiceClient, message: Message) -> None:
+    """One `POST /messages`, then its bookkeeping: a single UPDATE (the delivery plumbing of a message
+    is not audited row by row, like an event's processing steps; `failed` is)."""
+    pending = Message.objects.filter(pk=message.pk)
     try:
         answer = client.post(
             "/messages",
@@ -93,32 +106,32 @@ def _send_one(message_id: uuid.UUID, *, due_by: datetime) -> None:
             idempotency_key=str(message.pk),
         )
     except ServiceRejected as exc:
-        message.status, message.status_reason = MessageStatus.FAILED, f"rejected: {exc}"[:500]
-        message.status_changed_at, message.next_send_at = timezone.now(), None
-        message.save(update_fields=[*fields, "status", "status_reason", "status_changed_at"])
+        _send_failed(message, f"rejected: {exc}")
         return
     except CircuitOpenError as exc:  # not the message's fault: no attempt counted
-        message.next_send_at, message.send_error = exc.retry_at, f"CircuitOpenError: {exc}"[:500]
-        message.save(update_fields=fields)
+        pending.update(next_send_at=exc.retry_at, send_error=f"CircuitOpenError: {exc}"[:500])
         return
     except Exception as exc:
         message.send_attempts += 1
         message.send_error = f"{type(exc).__name__}: {exc}"[:500]
         if message.send_attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
-            message.status, message.next_send_at = MessageStatus.FAILED, None
-            reason = f"not sent after {message.send_attempts} attempts: {message.send_error}"
-            message.status_reason = reason[:500]
-            message.status_changed_at = timezone.now()
-            message.save(update_fields=[*fields, "status", "status_reason", "status_changed_at"])
+            _send_failed(message, f"not sent after {message.send_attempts} attempts: {message.send_error}")
             return
         retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
         delay = backoff_delay(attempts=message.send_attempts, retry_after=retry_after)
-        message.next_send_at = timezone.now() + timedelta(seconds=delay)
-        message.save(update_fields=fields)
+        pending.update(
+            next_send_at=timezone.now() + timedelta(seconds=delay),
+            send_attempts=message.send_attempts,
+            send_error=message.send_error,
+            updated_at=timezone.now(),
+        )
         return
-    message.external_id = str((answer or {}).get("id") or "")
-    message.next_send_at, message.send_error = None, ""
-    message.save(update_fields=[*fields, "external_id"])
+    pending.update(
+        external_id=str((answer or {}).get("id") or ""),
+        next_send_at=None,
+        send_error="",
+        updated_at=timezone.now(),
+    )
 
 
 def messages_send(*, message_ids: list[uuid.UUID], due_only: bool = False) -> None:
@@ -130,12 +143,22 @@ def messages_send(*, message_ids: list[uuid.UUID], due_only: bool = False) -> No
     WEBHOOK_MAX_ATTEMPTS, then `failed`; an open breaker postpones it without counting an attempt.
     `due_only` (the sweep) skips messages not due yet; right after their commit they are due anyway."""
     due_by = timezone.now() + (timedelta(0) if due_only else timedelta(seconds=60))
-    for message_id in message_ids:
-        try:
-            with acting_as("system:communication-service"):
-                _send_one(message_id, due_by=due_by)
-        except Exception:  # the row stays due (or leased): the sweep sends it later
-            logger.exception("message send failed", extra={"message": str(message_id)})
+    try:
+        with acting_as("system:communication-service"):
+            messages = _claim_sends(message_ids, due_by=due_by)
+            if not messages:
+                return
+            client = service_client("communication-service")
+            if client is None:
+                logger.info("communication-service not configured; messages kept queued")
+                Message.objects.filter(pk__in=[m.pk for m in messages]).update(
+                    next_send_at=None, send_error="communication-service not configured"
+                )
+                return
+            for message in messages:
+                _send_one(client, message)
+    except Exception:  # the rows stay due (or leased): the sweep sends them later
+        logger.exception("message send failed", extra={"messages": len(message_ids)})
 
 
 def messages_due(*, now: datetime | None = None, limit: int = 1000) -> list[uuid.UUID]:
