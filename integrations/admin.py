@@ -17,7 +17,7 @@ from tenants.selectors import tenant_with_schema_get
 
 from .models import Endpoint, EventStatus, Service, WebhookEvent
 from .selectors import event_list
-from .services import REPLAYABLE, endpoint_update, events_replay, events_replay_ids
+from .services import REPLAYABLE, endpoint_may_manage, endpoint_update, events_replay, events_replay_ids
 
 
 class EndpointForm(forms.ModelForm):
@@ -46,12 +46,19 @@ class EndpointAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Shown read-only when the service's settings are the platform's (payment-service).
+        if obj is not None and not endpoint_may_manage(actor=request.user, service=obj.service):
+            return False
+        return super().has_change_permission(request, obj)
+
     def save_model(self, request: HttpRequest, obj: Endpoint, form: forms.ModelForm, change: bool) -> None:
         endpoint_update(
             service=obj.service,
             enabled=obj.enabled,
             base_url=obj.base_url,
             api_key=form.cleaned_data.get("api_key") or None,
+            actor=request.user,
         )
 
 

@@ -19,4 +19,4 @@ class IntegrationsConfig(AppConfig):
         track(Endpoint, exclude=["signing_secret", "previous_signing_secret"], mask=["api_key_encrypted"])
         track(Subscription)
         track(Invoice)
-        track(Message, exclude=["status_changed_at"])
+        track(Message, exclude=["status_changed_at", "next_send_at", "body"])  # scheduling, content

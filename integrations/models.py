@@ -161,22 +161,36 @@ MESSAGE_STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "opened": 3, "bou
 
 
 class Message(models.Model):
-    """A message the platform sent through the communication service, with its delivery status."""
+    """A message the platform sends through the communication service, with its delivery status.
+
+    The row is also the outbox: it is written in the transaction that decides to send (pending:
+    `next_send_at` set), sent after that commit, and sent again by the sweep when the send failed
+    or its process died. Its id is the Idempotency-Key, so a second send never makes a second copy."""
 
     id = models.UUIDField(primary_key=True)  # deterministic per purpose: also the Idempotency-Key
     kind = models.CharField(max_length=40)  # welcome, ...
     user = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL)
     recipient = models.EmailField()
     subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
     external_id = models.CharField(max_length=255, blank=True, db_index=True)
     status = models.CharField(max_length=20, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
     status_reason = models.CharField(max_length=500, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # Sending: due at `next_send_at` (None: sent, given up, or parked until the service is configured).
+    next_send_at = models.DateTimeField(null=True, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    send_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["next_send_at"], name="message_send_due", condition=Q(next_send_at__isnull=False)
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.recipient} ({self.status})"
@@ -195,6 +209,8 @@ class SyncRun(models.Model):
     updated = models.PositiveIntegerField(default=0)
     deactivated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
+    # Records the service may not write: an email of an account it did not create, or an owner.
+    refused = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
 
     class Meta:

@@ -5,13 +5,14 @@ enqueues their processing; a lost or refused message delays an event until the s
 """
 
 import contextlib
+import functools
 import json
 import logging
 import random
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from audit.services import acting_as, audit_record
 from . import metrics
 from .crypto import encrypt
 from .errors import CircuitOpenError, PermanentError, RetryableError
+from .handlers import FetchThenApply, Handler
 from .models import Endpoint as Endpoint
 from .models import EventStatus, Service, WebhookEvent
 from .selectors import endpoint_get
@@ -52,8 +54,38 @@ def endpoint_ensure(*, service: str) -> Endpoint:
         return Endpoint.objects.get(service=service)
 
 
-def endpoint_update(*, service: str, enabled: bool, base_url: str, api_key: str | None = None) -> Endpoint:
-    """Saves the settings; `api_key` None keeps the stored key, "" clears it. The key is stored encrypted."""
+# Services whose events decide what no tenant user may decide through the API (the payment service
+# moves the tenant's plan): their settings and signing secret are the platform's, never a tenant's.
+PLATFORM_MANAGED = (Service.PAYMENT,)
+
+
+def endpoint_may_manage(*, actor: Any, service: str) -> bool:
+    """Whether `actor` may change `service`'s settings or secret (None: the platform's own code)."""
+    if actor is None or service not in PLATFORM_MANAGED:
+        return True
+    return bool(getattr(actor, "is_platform_admin", False))
+
+
+def _check_may_manage(*, actor: Any, service: str) -> None:
+    from saas.exceptions import ApplicationError
+
+    if not endpoint_may_manage(actor=actor, service=service):
+        raise ApplicationError(
+            f"The {service} integration sets the tenant's plan, so only platform admins may change its "
+            "settings or signing secret.",
+            code="permission_denied",
+            status_code=403,
+        )
+
+
+def endpoint_update(
+    *, service: str, enabled: bool, base_url: str, api_key: str | None = None, actor: Any = None
+) -> Endpoint:
+    """Saves the settings; `api_key` None keeps the stored key, "" clears it. The key is stored encrypted.
+
+    `actor` (the user asking; None for the platform's own code) must be a platform admin for the
+    services in PLATFORM_MANAGED, else ApplicationError `permission_denied`."""
+    _check_may_manage(actor=actor, service=service)
     endpoint = endpoint_ensure(service=service)
     endpoint.enabled = enabled
     endpoint.base_url = base_url
@@ -63,8 +95,11 @@ def endpoint_update(*, service: str, enabled: bool, base_url: str, api_key: str 
     return endpoint
 
 
-def secret_rotate(*, service: str) -> str:
-    """Makes a new signing secret; the old one keeps verifying for WEBHOOK_PREVIOUS_SECRET_HOURS. Audited."""
+def secret_rotate(*, service: str, actor: Any = None) -> str:
+    """Makes a new signing secret; the old one keeps verifying for WEBHOOK_PREVIOUS_SECRET_HOURS. Audited.
+
+    Same rule as `endpoint_update` for `actor`: whoever holds a secret can sign that service's events."""
+    _check_may_manage(actor=actor, service=service)
     with transaction.atomic():
         endpoint_ensure(service=service)
         endpoint = Endpoint.objects.select_for_update().get(service=service)
@@ -330,7 +365,7 @@ def backoff_delay(*, attempts: int, retry_after: float | None = None) -> float:
     return delay
 
 
-def _handler_for(event: WebhookEvent) -> Any:
+def _handler_for(event: WebhookEvent) -> Handler | None:
     from .providers import PROVIDERS
 
     module = PROVIDERS.get(event.service)
@@ -369,55 +404,144 @@ def _claim(event_ids: list[int] | None = None, *, pending: int = 0) -> uuid.UUID
     return token
 
 
-def _run_one(event: WebhookEvent, now: datetime) -> float | None:
-    """Runs the event's handler in a savepoint and sets its outcome; returns a retry delay if any."""
-    handler = _handler_for(event)
-    if handler is None:
-        event.status, event.processed_at, event.next_attempt_at = EventStatus.IGNORED, now, None
-        metrics.PROCESSED.labels(event.service, "ignored").inc()
-        return None
-    started = time.perf_counter()
-    try:
-        with transaction.atomic(), acting_as(f"system:{event.service}"):
-            handler(event)
-    except CircuitOpenError as exc:
+@dataclass
+class _Step:
+    """One claimed event on its way through `_process_claimed`."""
+
+    event: WebhookEvent
+    apply: Callable[[], None] | None = None  # its database writes; None when nothing is to be applied
+    error: Exception | None = None  # what its fetch raised (the outcome follows from it)
+    seconds: float = 0.0  # time spent in its handler (fetch and apply)
+
+
+def _fail(event: WebhookEvent, exc: Exception, now: datetime) -> float | None:
+    """Sets the outcome of a handler's exception; returns the retry delay, if one is to be scheduled."""
+    if isinstance(exc, CircuitOpenError):
         event.attempts -= 1  # an open breaker is not the event's fault
         event.status, event.next_attempt_at = EventStatus.RETRYING, exc.retry_at
         event.last_error = f"CircuitOpenError: {exc}"[:2000]
         metrics.PROCESSED.labels(event.service, "deferred").inc()
         return max((exc.retry_at - now).total_seconds(), 0.0)
-    except PermanentError as exc:
+    if isinstance(exc, PermanentError):
         event.status, event.next_attempt_at = EventStatus.DEAD, None
         event.last_error = f"PermanentError: {exc}"[:2000]
         metrics.PROCESSED.labels(event.service, "dead").inc()
         return None
-    except Exception as exc:
-        retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
-        event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if not isinstance(exc, RetryableError):
-            logger.exception("webhook handler failed", extra={"event": event.pk, "type": event.type})
-        if event.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
-            event.status, event.next_attempt_at = EventStatus.DEAD, None
-            metrics.PROCESSED.labels(event.service, "dead").inc()
-            return None
-        delay = backoff_delay(attempts=event.attempts, retry_after=retry_after)
-        event.status, event.next_attempt_at = EventStatus.RETRYING, now + timedelta(seconds=delay)
-        metrics.PROCESSED.labels(event.service, "failed").inc()
-        return delay
-    finally:
-        metrics.PROCESSING_SECONDS.labels(event.service).observe(time.perf_counter() - started)
+    retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
+    event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if not isinstance(exc, RetryableError):
+        logger.error(
+            "webhook handler failed",
+            exc_info=exc,
+            extra={"event": event.pk, "type": event.type},
+        )
+    if event.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+        event.status, event.next_attempt_at = EventStatus.DEAD, None
+        metrics.PROCESSED.labels(event.service, "dead").inc()
+        return None
+    delay = backoff_delay(attempts=event.attempts, retry_after=retry_after)
+    event.status, event.next_attempt_at = EventStatus.RETRYING, now + timedelta(seconds=delay)
+    metrics.PROCESSED.labels(event.service, "failed").inc()
+    return delay
+
+
+def _settle(step: _Step, now: datetime) -> float | None:
+    """Applies the step in a savepoint (inside the batch's transaction) and sets the event's outcome."""
+    event = step.event
+    if step.error is None and step.apply is None:
+        event.status, event.processed_at, event.next_attempt_at = EventStatus.IGNORED, now, None
+        metrics.PROCESSED.labels(event.service, "ignored").inc()
+        return None
+    error = step.error
+    if error is None and step.apply is not None:
+        started = time.perf_counter()
+        try:
+            with transaction.atomic(), acting_as(f"system:{event.service}"):
+                step.apply()
+        except Exception as exc:
+            error = exc
+        finally:
+            step.seconds += time.perf_counter() - started
+    metrics.PROCESSING_SECONDS.labels(event.service).observe(step.seconds)
+    if error is not None:
+        return _fail(event, error, now)
     event.status, event.processed_at, event.next_attempt_at = EventStatus.PROCESSED, timezone.now(), None
     event.last_error = ""
     metrics.PROCESSED.labels(event.service, "processed").inc()
     return None
 
 
+def _prepare(event: WebhookEvent, handler: Handler | None) -> _Step:
+    """The event's step; a handler with a fetch makes its outgoing reads now, outside any transaction."""
+    if handler is None:
+        return _Step(event)
+    if not isinstance(handler, FetchThenApply):
+        return _Step(event, apply=functools.partial(handler, event))
+    started = time.perf_counter()
+    try:
+        fetched = handler.fetch(event)
+    except Exception as exc:
+        return _Step(event, error=exc, seconds=time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return _Step(event, apply=functools.partial(handler.apply, event, fetched), seconds=seconds)
+
+
+def _apply_batch(token: uuid.UUID, steps: list[_Step]) -> None:
+    """Applies the steps and writes their outcomes in one short transaction (a savepoint per event).
+
+    Only events still held by `token` are applied: one whose lease ran out meanwhile was taken back by
+    the sweep, and is applied by whoever holds it now. Retries are scheduled after the commit."""
+    if not steps:
+        return
+    retries: dict[float, list[int]] = {}
+    with transaction.atomic():
+        held = set(
+            WebhookEvent.objects.select_for_update()
+            .filter(id__in=[s.event.pk for s in steps], claim_token=token, status=EventStatus.PROCESSING)
+            .values_list("id", flat=True)
+        )
+        now = timezone.now()
+        settled = []
+        for step in steps:
+            if step.event.pk not in held:
+                continue
+            delay = _settle(step, now)
+            if delay is not None:
+                retries.setdefault(round(delay, 1), []).append(step.event.pk)
+            step.event.claim_token = None
+            settled.append(step.event)
+        _save_outcomes(settled)
+        for delay, ids in retries.items():
+            if delay <= settings.WEBHOOK_BACKOFF_CAP_SECONDS:
+                transaction.on_commit(
+                    lambda ids=ids, delay=delay: events_enqueue(event_ids=ids, countdown=delay)
+                )
+
+
+class _Lease:
+    """Keeps a claim's lease ahead of the sweep while its events wait for their services."""
+
+    def __init__(self, token: uuid.UUID) -> None:
+        self.token = token
+        self.renewed = time.monotonic()
+
+    def keep(self) -> None:
+        seconds = settings.WEBHOOK_PROCESSING_LEASE_SECONDS
+        if time.monotonic() - self.renewed < seconds / 4:
+            return
+        WebhookEvent.objects.filter(claim_token=self.token, status=EventStatus.PROCESSING).update(
+            next_attempt_at=timezone.now() + timedelta(seconds=seconds)
+        )
+        self.renewed = time.monotonic()
+
+
 def events_process(*, event_ids: list[int]) -> None:
     """Claims the due events among `event_ids` and runs their handlers as `system:<service>`.
 
-    Handlers and the outcome commit together, so an event is applied exactly once even when a worker
-    dies mid-way (its claim then expires and the sweep takes the event up again). Failures move to
-    `retrying` with back-off, to `dead` after WEBHOOK_MAX_ATTEMPTS; unknown types are `ignored`.
+    Each event's writes and its outcome commit together, so an event is applied exactly once even
+    when a worker dies mid-way (its claim then expires and the sweep takes the event up again). No
+    transaction is open during an outgoing call. Failures move to `retrying` with back-off, to
+    `dead` after WEBHOOK_MAX_ATTEMPTS; unknown types are `ignored`.
     """
     token = _claim(event_ids)
     if token is not None:
@@ -472,26 +596,38 @@ def _save_outcomes(events: list[WebhookEvent]) -> None:
         )
 
 
+# How long the steps prepared so far may wait for their commit: long enough that events whose
+# handlers are quick (or only touch the database) share a transaction, short enough that a slow
+# service delays the commit of what was already prepared by at most one call.
+_BATCH_SECONDS = 0.2
+
+
 def _process_claimed(token: uuid.UUID) -> None:
-    retries: dict[float, list[int]] = {}
-    with transaction.atomic():
-        events = list(
-            WebhookEvent.objects.select_for_update()
-            .filter(claim_token=token, status=EventStatus.PROCESSING)
-            .order_by("occurred_at", "id")
+    """Runs a claim's events oldest first; no transaction is ever open during an outgoing call.
+
+    Each event is prepared outside any transaction (a handler's fetch makes its outgoing reads
+    then); the prepared events are applied together in one short transaction (a savepoint each, one
+    UPDATE for their outcomes) once they have waited `_BATCH_SECONDS`, or at the end. Waiting on a
+    service therefore holds no lock: not the events' rows, and not the audit chain's head that every
+    audited write of the tenant needs (sign-in, user changes, replays). Outgoing writes (messages)
+    are sent after each commit."""
+    events = list(
+        WebhookEvent.objects.filter(claim_token=token, status=EventStatus.PROCESSING).order_by(
+            "occurred_at", "id"
         )
-        now = timezone.now()
-        for event in events:
-            delay = _run_one(event, now)
-            if delay is not None:
-                retries.setdefault(round(delay, 1), []).append(event.pk)
-            event.claim_token = None
-        _save_outcomes(events)
-        for delay, ids in retries.items():
-            if delay <= settings.WEBHOOK_BACKOFF_CAP_SECONDS:
-                transaction.on_commit(
-                    lambda ids=ids, delay=delay: events_enqueue(event_ids=ids, countdown=delay)
-                )
+    )
+    lease = _Lease(token)
+    ready: list[_Step] = []
+    started = 0.0
+    for event in events:
+        lease.keep()
+        if ready and time.monotonic() - started > _BATCH_SECONDS:
+            _apply_batch(token, ready)
+            ready = []
+        if not ready:
+            started = time.monotonic()
+        ready.append(_prepare(event, _handler_for(event)))
+    _apply_batch(token, ready)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -532,6 +668,24 @@ def events_sweep(*, now: datetime | None = None, limit: int = 10_000) -> int:
     ids = [pk for pk, _ in due]
     if ids:
         events_enqueue(event_ids=ids)
+    return len(ids)
+
+
+def messages_sweep(*, now: datetime | None = None) -> int:
+    """Enqueues the sends of the schema's messages that are due (a failed send past its back-off, or
+    one whose process died before sending: the `Message` row, not the broker, is the outbox)."""
+    from .providers.communication_service import messages_due
+    from .tasks import send_messages
+
+    ids = messages_due(now=now)
+    if not ids:
+        return 0
+    try:
+        send_messages.apply_async(args=[[str(pk) for pk in ids]], retry=False)
+    except Exception as exc:  # the rows stay due: the next sweep tries again
+        logger.warning("message send enqueue failed", extra={"error": type(exc).__name__})
+        metrics.ENQUEUE_FAILURES.inc()
+        return 0
     return len(ids)
 
 

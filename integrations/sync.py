@@ -1,9 +1,12 @@
 """Reconciliation: make the tenant's synced users match the user service's `GET /users?page=`.
 
-Every page is committed as it is read (create, update, reactivate), with the ids seen so far kept
-on the `SyncRun`. Users are deactivated only after the LAST page was read, so a service failing
-halfway deactivates nobody; the next run resumes at the page that failed (when the failed run is
-recent and the service still reports the same count; otherwise it starts again from page 1).
+Every page is fetched outside any transaction, then committed as it is read (create, update,
+reactivate), with the ids seen so far kept on the `SyncRun`. Like the service's webhooks, the sync
+only writes the users the service created (matched by `external_id`, never by email) and never an
+owner; a record it may not apply is counted as `refused`. Users are deactivated only after the
+LAST page was read, so a service failing halfway deactivates nobody; the next run resumes at the
+page that failed (when the failed run is recent and the service still reports the same count;
+otherwise it starts again from page 1).
 The summary goes to the audit trail.
 """
 
@@ -49,6 +52,12 @@ def _apply(run: SyncRun, item: Any, *, fetched_at: Any) -> None:
     email = normalize_email(item["email"])
     first, last = str(item.get("first_name") or "")[:150], str(item.get("last_name") or "")[:150]
     run.seen_external_ids.append(external_id)
+    user = User.objects.filter(external_id=external_id).first()
+    if (user is None and User.objects.filter(email=email).exists()) or (user and user.role == Role.OWNER):
+        # An account the service did not create (never taken over by its email) or another synced
+        # user's email: left for a person to sort out. An owner: never changed by the service.
+        run.refused += 1
+        return
     # What we read is at least as new as any event that occurred before we read it; an event that
     # occurred after (already applied) wins.
     if not version_advance(
@@ -56,13 +65,7 @@ def _apply(run: SyncRun, item: Any, *, fetched_at: Any) -> None:
     ):
         run.unchanged += 1
         return
-    user = (
-        User.objects.filter(external_id=external_id).first()
-        or User.objects.filter(email=email, external_id__isnull=True).first()
-    )
     if user is None:
-        if User.objects.filter(email=email).exists():
-            return  # another synced user holds this email: left for a person to sort out
         user_create(
             email=email,
             password=None,
@@ -73,7 +76,7 @@ def _apply(run: SyncRun, item: Any, *, fetched_at: Any) -> None:
         )
         run.created += 1
         return
-    wanted = {"external_id": external_id, "first_name": first, "last_name": last, "is_active": True}
+    wanted = {"first_name": first, "last_name": last, "is_active": True}
     if not User.objects.filter(email=email).exclude(pk=user.pk).exists():
         wanted["email"] = email
     changed = [field for field, value in wanted.items() if getattr(user, field) != value]
@@ -150,6 +153,7 @@ def users_sync(*, page_size: int = 50, progress: Progress | None = None) -> Sync
                 "updated": run.updated,
                 "deactivated": run.deactivated,
                 "unchanged": run.unchanged,
+                "refused": run.refused,
             },
         )
     return run

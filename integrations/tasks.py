@@ -23,9 +23,18 @@ def process_pending() -> int:
 
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_tenant() -> int:
-    from .services import events_sweep
+    from .services import events_sweep, messages_sweep
 
-    return events_sweep()
+    return events_sweep() + messages_sweep()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_messages(message_ids: list[str]) -> None:
+    import uuid
+
+    from .providers.communication_service import messages_send
+
+    messages_send(message_ids=[uuid.UUID(pk) for pk in message_ids], due_only=True)
 
 
 @shared_task(acks_late=True, ignore_result=True)

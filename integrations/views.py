@@ -108,7 +108,7 @@ def _check_service(service: str) -> None:
 
 
 class EndpointView(APIView):
-    """`GET | PUT /api/v1/integrations/<service>/` (admin, owner)."""
+    """`GET | PUT /api/v1/integrations/<service>/` (admin, owner; PUT of payment-service: platform admins)."""
 
     permission_classes = [IsTenantAdmin]
 
@@ -128,19 +128,21 @@ class EndpointView(APIView):
             enabled=data.validated_data.get("enabled", current.enabled),
             base_url=data.validated_data.get("base_url", current.base_url),
             api_key=data.validated_data.get("api_key"),
+            actor=request.user,
         )
         return Response(EndpointSerializer(endpoint).data)
 
 
 class RotateSecretView(APIView):
-    """`POST /api/v1/integrations/<service>/rotate-secret` -> the new secret, shown this once."""
+    """`POST /api/v1/integrations/<service>/rotate-secret` -> the new secret, shown this once
+    (payment-service: platform admins only)."""
 
     permission_classes = [IsTenantAdmin]
 
     @extend_schema(request=None, responses=SecretSerializer)
     def post(self, request: Request, service: str) -> Response:
         _check_service(service)
-        return Response({"secret": secret_rotate(service=service)})
+        return Response({"secret": secret_rotate(service=service, actor=request.user)})
 
 
 class EventListView(generics.ListAPIView):

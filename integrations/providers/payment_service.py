@@ -3,7 +3,9 @@
 - `subscription.created|updated|canceled` `data: {"id", "customer_id", "plan", "status",
   "current_period_end"}` keep the tenant's `Subscription` current and move the tenant's plan (and
   so its rate-limit budget) with it: an active, trialing or past-due subscription gives its plan,
-  a canceled one takes the tenant back to `free`.
+  a canceled one takes the tenant back to `free`. The event is a claim: what is applied is the
+  subscription as `GET /subscriptions/{id}` reports it (the plan is a billing fact that no tenant
+  user can set through the API, so no event data may set it either).
 - `invoice.paid`, `invoice.payment_failed` `data: {"id", "subscription_id", "amount", "currency"}`
   record the invoice; a failed payment marks the subscription `past_due`, a later paid invoice
   makes it `active` again.
@@ -11,7 +13,6 @@ Each object (subscription, invoice) only moves to a newer `occurred_at`, so even
 end in the same state.
 """
 
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -20,6 +21,7 @@ from urllib.parse import quote
 from django.db import connection
 
 from integrations.errors import PermanentError
+from integrations.handlers import FetchThenApply, Handler
 from integrations.models import Invoice, Subscription, WebhookEvent
 from integrations.versions import version_advance
 from tenants.models import Plan, Tenant
@@ -76,13 +78,31 @@ def _external_id(data: dict[str, Any], key: str = "id") -> str:
     return str(value)
 
 
-def subscription_changed(event: WebhookEvent) -> None:
-    """`subscription.created|updated|canceled`: upsert the subscription, then move the tenant's plan."""
-    data = event.payload.get("data") or {}
-    external_id = _external_id(data)
-    fields = _subscription_fields(data)
-    if event.type == "subscription.canceled":
-        fields["status"] = "canceled"
+def subscription_verify(event: WebhookEvent) -> dict[str, Any]:
+    """The fetch step of `subscription.*`: the subscription as the payment service reports it now.
+
+    The event is only a claim that something changed; the plan comes from the service's API, never
+    from the event's data (issue 11: whoever signs an event must not be able to choose the plan).
+    An unconfigured service or an unknown subscription is a PermanentError: nothing is applied."""
+    from integrations.http import service_client
+
+    external_id = _external_id(event.payload.get("data") or {})
+    if service_client("payment-service") is None:
+        raise PermanentError(
+            "payment-service has no base URL or is disabled: a subscription event is verified against "
+            "its API before the plan moves, and cannot be applied"
+        )
+    remote = subscription_fetch(external_id=external_id)
+    if remote is None or str(remote.get("id") or "") != external_id:
+        raise PermanentError(f"subscription {external_id} is not known to payment-service: nothing applied")
+    return remote
+
+
+def subscription_changed(event: WebhookEvent, remote: dict[str, Any]) -> None:
+    """`subscription.created|updated|canceled`: upsert the subscription as the service's API reports
+    it (fetched before the transaction), then move the tenant's plan."""
+    external_id = _external_id(event.payload.get("data") or {})
+    fields = _subscription_fields(remote)
     if not version_advance(
         object_type="subscription",
         object_id=external_id,
@@ -106,8 +126,18 @@ def _amount(value: Any) -> int:
     return int(number) if number == number.to_integral_value() else int((number * 100).quantize(1))
 
 
-def invoice_changed(event: WebhookEvent) -> None:
-    """`invoice.paid` / `invoice.payment_failed`: record the invoice and update its subscription."""
+def invoice_subscription_fetch(event: WebhookEvent) -> dict[str, Any] | None:
+    """The fetch step of `invoice.*`: the invoice's subscription from the service's API when it is not
+    known here yet (None: known, unknown to the service too, or the service is not configured)."""
+    subscription_id = _external_id(event.payload.get("data") or {}, "subscription_id")
+    if Subscription.objects.filter(external_id=subscription_id).exists():
+        return None
+    return subscription_fetch(external_id=subscription_id)
+
+
+def invoice_changed(event: WebhookEvent, remote: dict[str, Any] | None) -> None:
+    """`invoice.paid` / `invoice.payment_failed`: record the invoice and update its subscription
+    (an unknown one is created from `remote`, the service's answer fetched before the transaction)."""
     data = event.payload.get("data") or {}
     external_id = _external_id(data)
     subscription_id = _external_id(data, "subscription_id")
@@ -133,7 +163,6 @@ def invoice_changed(event: WebhookEvent) -> None:
 
     subscription = Subscription.objects.filter(external_id=subscription_id).first()
     if subscription is None:
-        remote = subscription_fetch(external_id=subscription_id)
         if remote is None:
             return  # an invoice of a subscription nobody knows: recorded, nothing else to move
         subscription = Subscription.objects.create(
@@ -159,10 +188,13 @@ def invoice_changed(event: WebhookEvent) -> None:
     tenant_plan_follow(subscription=subscription)
 
 
-HANDLERS: dict[str, Callable[[WebhookEvent], None]] = {
-    "subscription.created": subscription_changed,
-    "subscription.updated": subscription_changed,
-    "subscription.canceled": subscription_changed,
-    "invoice.paid": invoice_changed,
-    "invoice.payment_failed": invoice_changed,
+_SUBSCRIPTION = FetchThenApply(fetch=subscription_verify, apply=subscription_changed)
+_INVOICE = FetchThenApply(fetch=invoice_subscription_fetch, apply=invoice_changed)
+
+HANDLERS: dict[str, Handler] = {
+    "subscription.created": _SUBSCRIPTION,
+    "subscription.updated": _SUBSCRIPTION,
+    "subscription.canceled": _SUBSCRIPTION,
+    "invoice.paid": _INVOICE,
+    "invoice.payment_failed": _INVOICE,
 }

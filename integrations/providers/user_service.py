@@ -1,10 +1,11 @@
 """user-service webhooks (contract section 7): upsert tenant users by `external_id = data.id`.
 
 `user.updated` is the engine's reference handler; issue 6 adds `user.created` / `user.deleted` and
-the service's API calls here.
+the service's API calls here. Whoever holds the signing secret (a tenant admin can rotate it) can
+sign these events, so they may do no more than an admin could: write only the users the service
+created (matched by `external_id`, never by email), never an owner, never a role above `admin`.
 """
 
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +17,7 @@ from django.db.models import Q
 from accounts.models import Role, User
 from accounts.services import normalize_email
 from integrations.errors import PermanentError
+from integrations.handlers import FetchThenApply, Handler
 from integrations.models import WebhookEvent
 from integrations.versions import version_advance
 
@@ -43,12 +45,19 @@ def _user_data(event: WebhookEvent) -> dict[str, Any]:
     }
 
 
-def user_upsert(*, event: WebhookEvent) -> User | None:
+def user_upsert(*, event: WebhookEvent, profile: dict[str, Any] | None = None) -> User | None:
     """Creates or updates the user with `external_id = data.id` unless the event is stale.
 
-    A local user with the same email and no external id is linked rather than duplicated; an email
-    already held by another synced user is a PermanentError (the event goes to `dead`)."""
+    The service only writes the users it created: it never takes over an existing account by its
+    email (PermanentError, so the event goes to `dead` with the reason), never changes an owner,
+    and grants at most `admin` (issue 11: an event can do no more than its signer could through the
+    API). An email already held by another synced user is a PermanentError too. Non-empty names in
+    `profile` (the service's `GET /users/{id}`) win over the event's."""
     fields = _user_data(event)
+    for field in ("first_name", "last_name"):
+        value = str((profile or {}).get(field) or "")[:150]
+        if value:
+            fields[field] = value
     if not version_advance(
         object_type="user",
         object_id=fields["external_id"],
@@ -57,14 +66,16 @@ def user_upsert(*, event: WebhookEvent) -> User | None:
     ):
         event.stale = True
         return None
-    matches = list(
-        User.objects.filter(
-            Q(external_id=fields["external_id"]) | Q(email=fields["email"], external_id__isnull=True)
+    matches = list(User.objects.filter(Q(external_id=fields["external_id"]) | Q(email=fields["email"])))
+    user = next((u for u in matches if u.external_id == fields["external_id"]), None)
+    holder = next((u for u in matches if u.email == fields["email"] and u is not user), None)
+    if holder is not None and holder.external_id is None:
+        raise PermanentError(
+            f"{fields['email']} belongs to an account the user service did not create; a webhook never "
+            "takes over an existing account (change the email at the service, or remove the local account)"
         )
-    )
-    user = next((u for u in matches if u.external_id == fields["external_id"]), None) or next(
-        iter(matches), None
-    )
+    if holder is not None:
+        raise PermanentError("another user already has this email")
     if user is None:
         user = User(
             email=fields["email"],
@@ -75,11 +86,15 @@ def user_upsert(*, event: WebhookEvent) -> User | None:
         )
         user.set_unusable_password()  # synced users sign in through SSO or a password reset
     else:
-        user.external_id = fields["external_id"]
+        if user.role == Role.OWNER:
+            raise PermanentError(
+                f"user {fields['external_id']} is an owner of this tenant: "
+                "the user service may not change owners"
+            )
         user.email = fields["email"]
         user.first_name = fields["first_name"]
         user.last_name = fields["last_name"]
-        if fields["role"] and user.role != Role.OWNER:
+        if fields["role"]:
             user.role = fields["role"]
     try:
         user.save()  # the engine's savepoint around the handler undoes a refused save
@@ -107,35 +122,25 @@ def user_fetch(*, external_id: str) -> dict[str, Any] | None:
     return fetch_or_none("user-service", f"/users/{quote(external_id, safe='')}")
 
 
-def _complete_profile(user: User, profile: dict[str, Any]) -> None:
-    changed = []
-    for field in ("first_name", "last_name"):
-        value = str(profile.get(field) or "")[:150]
-        if value and getattr(user, field) != value:
-            setattr(user, field, value)
-            changed.append(field)
-    if changed:
-        user.save(update_fields=[*changed, "updated_at"])
+def user_created_fetch(event: WebhookEvent) -> dict[str, Any] | None:
+    """The fetch step of `user.created`: the service's profile of the user (None when unknown)."""
+    return user_fetch(external_id=_user_data(event)["external_id"])
 
 
-def user_created(event: WebhookEvent) -> None:
-    """`user.created` `data: {"id", "email", "first_name", "last_name", "role"?}`: upsert the user,
-    complete the profile with `GET /users/{id}`, then send the welcome message (once per user).
+def user_created(event: WebhookEvent, profile: dict[str, Any] | None) -> None:
+    """`user.created` `data: {"id", "email", "first_name", "last_name", "role"?}`: upsert the user with
+    its profile from `GET /users/{id}` (fetched before the transaction), then queue the welcome
+    message (once per user; sent after the commit).
 
     Stale (a newer event for the user was applied first): nothing is overwritten, but the user
     still gets a welcome if it exists, is active and never had one."""
-    from .communication_service import welcome_send
+    from .communication_service import welcome_queue
 
-    fields = _user_data(event)
-    user = user_upsert(event=event)
-    if user is not None:
-        profile = user_fetch(external_id=fields["external_id"])
-        if profile:
-            _complete_profile(user, profile)
-    else:
-        user = User.objects.filter(external_id=fields["external_id"]).first()
-    if user is not None and user.is_active:
-        welcome_send(user=user)
+    user = user_upsert(event=event, profile=profile)
+    if user is None:
+        user = User.objects.filter(external_id=_user_data(event)["external_id"]).first()
+    if user is not None and user.is_active and user.role != Role.OWNER:
+        welcome_queue(user=user)
 
 
 def user_deleted(event: WebhookEvent) -> None:
@@ -153,13 +158,17 @@ def user_deleted(event: WebhookEvent) -> None:
     ):
         event.stale = True
         return
-    for user in User.objects.filter(external_id=str(external_id), is_active=True).exclude(role=Role.OWNER):
+    for user in User.objects.filter(external_id=str(external_id), is_active=True):
+        if user.role == Role.OWNER:
+            raise PermanentError(
+                f"user {external_id} is an owner of this tenant: the user service may not deactivate owners"
+            )
         user.is_active = False  # saved row by row so the audit trail sees the change
         user.save(update_fields=["is_active", "updated_at"])
 
 
-HANDLERS: dict[str, Callable[[WebhookEvent], None]] = {
-    "user.created": user_created,
+HANDLERS: dict[str, Handler] = {
+    "user.created": FetchThenApply(fetch=user_created_fetch, apply=user_created),
     "user.updated": user_updated,
     "user.deleted": user_deleted,
 }

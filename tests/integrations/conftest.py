@@ -145,6 +145,10 @@ class SandboxControl:
             f"{self.url}/_users", json={"users": users, "replace": replace}, timeout=5
         ).raise_for_status()
 
+    def set_subscription(self, subscription: dict[str, Any]) -> None:
+        """What `GET /payment-service/subscriptions/{id}` answers from now on."""
+        requests.post(f"{self.url}/_subscriptions", json=subscription, timeout=5).raise_for_status()
+
     def register_account(self, *, api_key: str, webhook_url: str, secret: str) -> None:
         requests.post(
             f"{self.url}/_accounts",

@@ -63,7 +63,7 @@ def test_put_stores_the_api_key_encrypted_and_never_returns_it(tenant_a, admin_a
     caplog.set_level(logging.DEBUG)
     client = client_for(tenant_a, admin_a)
     response = client.put(
-        "/api/v1/integrations/payment-service",
+        "/api/v1/integrations/communication-service",
         {"enabled": False, "base_url": "http://127.0.0.1:8100/pay", "api_key": "sk_live_top_secret"},
     )
     assert response.status_code == 200
@@ -74,20 +74,22 @@ def test_put_stores_the_api_key_encrypted_and_never_returns_it(tenant_a, admin_a
         True,
     )
     assert "sk_live_top_secret" not in response.content.decode()
-    assert "sk_live_top_secret" not in client.get("/api/v1/integrations/payment-service").content.decode()
+    assert (
+        "sk_live_top_secret" not in client.get("/api/v1/integrations/communication-service").content.decode()
+    )
     assert "sk_live_top_secret" not in caplog.text
     with schema_context(tenant_a.schema_name):
-        endpoint = Endpoint.objects.get(service="payment-service")
+        endpoint = Endpoint.objects.get(service="communication-service")
         assert "sk_live_top_secret" not in endpoint.api_key_encrypted
         assert endpoint.api_key_value() == "sk_live_top_secret"
 
     # Leaving api_key out keeps it; an empty one clears it.
-    client.put("/api/v1/integrations/payment-service/", {"enabled": True})
+    client.put("/api/v1/integrations/communication-service/", {"enabled": True})
     with schema_context(tenant_a.schema_name):
-        assert endpoint_get(service="payment-service").api_key_value() == "sk_live_top_secret"
-    client.put("/api/v1/integrations/payment-service/", {"api_key": ""})
+        assert endpoint_get(service="communication-service").api_key_value() == "sk_live_top_secret"
+    client.put("/api/v1/integrations/communication-service/", {"api_key": ""})
     with schema_context(tenant_a.schema_name):
-        assert endpoint_get(service="payment-service").api_key_value() == ""
+        assert endpoint_get(service="communication-service").api_key_value() == ""
 
 
 def test_put_validates_the_base_url(tenant_a, admin_a, client_for):

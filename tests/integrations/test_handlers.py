@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import TestCase
 from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
@@ -32,10 +33,12 @@ def ev(type_: str, data: dict[str, Any], minutes: int = 0) -> dict[str, Any]:
 
 
 def handle(service: str, *docs: dict[str, Any]) -> list[WebhookEvent]:
-    """Stores the events and processes them together (one chunk, as a worker would)."""
+    """Stores the events and processes them together (one chunk, as a worker would), then runs what
+    waits for the commit (the messages' sends), as the worker would after each commit."""
     webhook_receive(service=service, body=webhook_parse(body=json.dumps({"events": list(docs)}).encode()))
     events = [WebhookEvent.objects.get(service=service, event_id=d["id"]) for d in docs]
-    events_process(event_ids=[e.pk for e in events])
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        events_process(event_ids=[e.pk for e in events])
     for e in events:
         e.refresh_from_db()
     return events
@@ -146,24 +149,37 @@ def sub(plan: str, status: str = "active", sub_id: str = "sub_1") -> dict[str, A
     }
 
 
+@pytest.fixture
+def billing(sandbox: SandboxControl) -> Any:
+    """billing(plan, status, sub_id) -> event data, after making it the payment service's own state
+    (as a real service changes the subscription, then tells the platform)."""
+
+    def change(plan: str, status: str = "active", sub_id: str = "sub_1") -> dict[str, Any]:
+        data = sub(plan, status, sub_id)
+        sandbox.set_subscription(data)
+        return data
+
+    return change
+
+
 def tenant_plan(tenant: Tenant) -> str:
     return Tenant.objects.get(pk=tenant.pk).plan
 
 
-def test_subscription_events_move_the_tenant_plan(in_a: Tenant) -> None:
-    (created,) = handle("payment-service", ev("subscription.created", sub("pro"), 0))
+def test_subscription_events_move_the_tenant_plan(in_a: Tenant, billing: Any) -> None:
+    (created,) = handle("payment-service", ev("subscription.created", billing("pro"), 0))
     assert created.status == EventStatus.PROCESSED, created.last_error
     assert Subscription.objects.get(external_id="sub_1").plan == "pro"
     assert tenant_plan(in_a) == "pro"
-    handle("payment-service", ev("subscription.updated", sub("enterprise"), 1))
+    handle("payment-service", ev("subscription.updated", billing("enterprise"), 1))
     assert tenant_plan(in_a) == "enterprise"
-    handle("payment-service", ev("subscription.canceled", sub("enterprise"), 2))
+    handle("payment-service", ev("subscription.canceled", billing("enterprise", "canceled"), 2))
     assert Subscription.objects.get(external_id="sub_1").status == "canceled"
     assert tenant_plan(in_a) == "free"
 
 
 def test_the_plan_change_reaches_routing_and_moves_the_rate_budget(
-    in_a: Tenant, tenant_b: Tenant, client_for: Any, make_user: Any
+    in_a: Tenant, tenant_b: Tenant, client_for: Any, make_user: Any, billing: Any
 ) -> None:
     """The routing cache is dropped, so the next request sees the new plan and its rate budget."""
     owner = make_user(in_a, Role.OWNER)
@@ -171,7 +187,7 @@ def test_the_plan_change_reaches_routing_and_moves_the_rate_budget(
     assert before.json()["tenant"]["plan"] == "free"
     assert before["X-RateLimit-Limit"] == "600"
     connection.set_schema(in_a.schema_name)
-    handle("payment-service", ev("subscription.created", sub("enterprise"), 0))
+    handle("payment-service", ev("subscription.created", billing("enterprise"), 0))
     after = client_for(in_a, owner).get("/api/v1/auth/me")
     assert after.json()["tenant"]["plan"] == "enterprise"
     assert after["X-RateLimit-Limit"] == "60000"
@@ -179,25 +195,25 @@ def test_the_plan_change_reaches_routing_and_moves_the_rate_budget(
     assert other["X-RateLimit-Limit"] == "600"  # another tenant's budget never moves with it
 
 
-def test_changes_made_by_webhook_processing_are_audited_as_the_service(in_a: Tenant) -> None:
+def test_changes_made_by_webhook_processing_are_audited_as_the_service(in_a: Tenant, billing: Any) -> None:
     from audit.models import AuditEntry
 
-    handle("payment-service", ev("subscription.created", sub("pro"), 0))
+    handle("payment-service", ev("subscription.created", billing("pro"), 0))
     entry = AuditEntry.objects.filter(object_type="integrations.subscription").latest("seq")
     assert entry.actor == "system:payment-service"
     assert entry.changes["plan"] == [None, "pro"]
 
 
-def test_subscription_updated_before_created(in_a: Tenant) -> None:
-    handle("payment-service", ev("subscription.updated", sub("enterprise"), 5))
-    (late,) = handle("payment-service", ev("subscription.created", sub("pro"), 1))
+def test_subscription_updated_before_created(in_a: Tenant, billing: Any) -> None:
+    handle("payment-service", ev("subscription.updated", billing("enterprise"), 5))
+    (late,) = handle("payment-service", ev("subscription.created", billing("pro"), 1))
     assert late.stale is True
     assert Subscription.objects.get(external_id="sub_1").plan == "enterprise"
     assert tenant_plan(in_a) == "enterprise"
 
 
-def test_invoice_payment_failed_marks_past_due_and_paid_restores(in_a: Tenant) -> None:
-    handle("payment-service", ev("subscription.created", sub("pro"), 0))
+def test_invoice_payment_failed_marks_past_due_and_paid_restores(in_a: Tenant, billing: Any) -> None:
+    handle("payment-service", ev("subscription.created", billing("pro"), 0))
     inv = {"id": "in_1", "subscription_id": "sub_1", "amount": 4900, "currency": "usd"}
     (failed,) = handle("payment-service", ev("invoice.payment_failed", inv, 1))
     assert failed.status == EventStatus.PROCESSED, failed.last_error
@@ -223,8 +239,8 @@ def test_an_invoice_of_an_unknown_subscription_fetches_it(in_a: Tenant, sandbox:
     assert sandbox.requests_to("payment-service") == 1
 
 
-def test_a_bad_plan_is_a_permanent_error(in_a: Tenant) -> None:
-    (event,) = handle("payment-service", ev("subscription.created", sub("platinum"), 0))
+def test_a_bad_plan_is_a_permanent_error(in_a: Tenant, billing: Any) -> None:
+    (event,) = handle("payment-service", ev("subscription.created", billing("platinum"), 0))
     assert event.status == EventStatus.DEAD
     assert "plan" in event.last_error
 

@@ -109,7 +109,8 @@ def test_a_webhook_never_changes_an_owners_role_nor_makes_owners(in_tenant, no_e
     process(e)
     owner.refresh_from_db()
     assert owner.role == Role.OWNER
-    assert owner.external_id == "u-owner"  # linked by email
+    assert owner.external_id is None  # never linked by email (issue 11)
+    assert e.status == EventStatus.DEAD
     (e2,) = receive(event(ext="u-3", role="owner"))
     process(e2)
     assert User.objects.get(external_id="u-3").role == Role.MEMBER

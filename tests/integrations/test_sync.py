@@ -88,6 +88,33 @@ def test_sync_never_deactivates_an_owner(in_a: Tenant, make_user: Any) -> None:
     assert owner.is_active is True
 
 
+def test_sync_never_takes_over_an_account_by_email_nor_changes_an_owner(
+    in_a: Tenant, make_user: Any, sandbox: SandboxControl
+) -> None:
+    """Issue 11: the service's records only write the users it created (the owner's email in the
+    service's list, or a synced user made owner, leave those accounts as they are)."""
+    owner = User.objects.get(email=f"owner@{in_a.slug}.test")
+    local_admin = make_user(in_a, Role.ADMIN, email="local-admin@example.test", first_name="Local")
+    promoted = make_user(in_a, Role.OWNER, external_id="usr_0003", first_name="Kept")
+    sandbox.set_users(
+        [
+            {"id": "usr_0001", "email": owner.email, "first_name": "Mallory", "last_name": "X"},
+            {"id": "usr_0002", "email": "LOCAL-ADMIN@example.test", "first_name": "Mallory"},
+        ]
+    )
+    run = users_sync(page_size=10)
+    assert (run.status, run.refused, run.created) == ("completed", 3, 47)
+    for user, name in ((owner, ""), (local_admin, "Local"), (promoted, "Kept")):
+        user.refresh_from_db()
+        assert (user.first_name, user.is_active) == (name, True)
+    assert (owner.external_id, local_admin.external_id, promoted.role) == (None, None, Role.OWNER)
+    assert not User.objects.filter(external_id__in=["usr_0001", "usr_0002"]).exists()
+    from audit.models import AuditEntry
+
+    summary = AuditEntry.objects.filter(event="sync").latest("seq")
+    assert summary.changes["refused"] == 3
+
+
 def test_sync_needs_a_configured_service(tenant_a: Tenant) -> None:
     with schema_context(tenant_a.schema_name), pytest.raises(SyncNotConfigured):
         users_sync()

@@ -6,7 +6,9 @@ connection errors like a real sender (same webhook-id, fresh signature), shows a
 prints a summary: sent, accepted, duplicates, failures, rate.
 
 When the tenant's user service is the sandbox, `user.*` events first tell the sandbox about the
-user (as the real service would already know it), so `GET /users/{id}` finds the profile.
+user (as the real service would already know it), so `GET /users/{id}` finds the profile; likewise
+`subscription.*` events first set the subscription at a sandbox payment service, since the platform
+applies a subscription as `GET /subscriptions/{id}` reports it, never as the event claims.
 """
 
 import json
@@ -154,10 +156,14 @@ class Command(BaseCommand):
         count, batch = max(1, options["count"]), max(1, min(options["batch"], settings.WEBHOOK_MAX_BATCH))
         with schema_context(tenant.schema_name):
             secret = endpoint_ensure(service=service).signing_secret
-            users = endpoint_get(service="user-service")
-            user_base = users.base_url if users and users.enabled else ""
+            target = endpoint_get(service=service)
+            target_base = target.base_url if target and target.enabled else ""
         sandbox = options["sandbox_url"].rstrip("/")
-        tell_sandbox = bool(sandbox) and service == "user-service" and user_base.startswith(sandbox)
+        tell_sandbox = (
+            bool(sandbox)
+            and (service == "user-service" or event_type.startswith("subscription."))
+            and target_base.startswith(sandbox)
+        )
         url = f"{options['url'].rstrip('/')}/api/v1/tenants/{tenant.slug}/webhooks/{service}/"
         sender = Sender(url, secret, max(1, options["attempts"]))
         if event_type not in TYPES[service]:
@@ -196,7 +202,10 @@ class Command(BaseCommand):
     @staticmethod
     def _tell_sandbox(sandbox: str, event_type: str, events: list[dict[str, Any]]) -> None:
         try:
-            if event_type == "user.deleted":
+            if event_type.startswith("subscription."):
+                for event in events:
+                    requests.post(f"{sandbox}/_subscriptions", json=event["data"], timeout=5)
+            elif event_type == "user.deleted":
                 for event in events:
                     requests.delete(f"{sandbox}/_users/{event['data']['id']}", timeout=5)
             else:

@@ -48,6 +48,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Synced {tenant.slug}: {run.created} created, {run.updated} updated, "
-                f"{run.deactivated} deactivated, {run.unchanged} unchanged."
+                f"{run.deactivated} deactivated, {run.unchanged} unchanged, {run.refused} refused."
             )
         )
