@@ -256,6 +256,11 @@ if SAAS_TRUSTED_PROXIES:
 # Logging: one JSON object per line
 # ---------------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# One `audit` line per committed audit append (schema, seq, chain hash): the off-database copy of
+# every chain head, for the log collector of web, worker and beat processes, whatever LOG_LEVEL.
+# manage.py commands (other than runserver) default to false, so an operator's terminal and the
+# progress bars of seed_demo, sync_users or create_tenant stay readable; set true to keep them.
+AUDIT_LOG_LINES = env.bool("AUDIT_LOG_LINES", default=True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -265,6 +270,7 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
+        "audit": {"level": "INFO" if AUDIT_LOG_LINES else "WARNING"},
     },
 }
 
