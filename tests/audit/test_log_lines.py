@@ -24,9 +24,12 @@ def audit_lines(caplog):
 
 @pytest.mark.django_db
 def test_a_rolled_back_tenant_create_leaves_no_line(caplog, django_capture_on_commit_callbacks):
-    with caplog.at_level(logging.INFO, logger="audit"), django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(ValidationError):
-            tenant_create(slug="weakpass", name="Weak", owner_email="o@weak.test", owner_password="a")
+    with (
+        caplog.at_level(logging.INFO, logger="audit"),
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(ValidationError),
+    ):
+        tenant_create(slug="weakpass", name="Weak", owner_email="o@weak.test", owner_password="a")
     assert audit_lines(caplog) == []
     assert not Tenant.objects.filter(slug="weakpass").exists()
 
@@ -34,10 +37,9 @@ def test_a_rolled_back_tenant_create_leaves_no_line(caplog, django_capture_on_co
 @pytest.mark.django_db
 def test_a_committed_append_is_logged_after_commit(caplog, django_capture_on_commit_callbacks, tenant_a):
     with caplog.at_level(logging.INFO, logger="audit"), schema_context(tenant_a.schema_name):
-        with django_capture_on_commit_callbacks(execute=True):
-            with transaction.atomic():
-                entry = audit_record(action="access", object_type="test.thing", object_id=1)
-                assert audit_lines(caplog) == []  # not before the commit
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            entry = audit_record(action="access", object_type="test.thing", object_id=1)
+            assert audit_lines(caplog) == []  # not before the commit
         (line,) = audit_lines(caplog)
     assert (line.schema, line.seq, line.chain_hash) == (tenant_a.schema_name, entry.seq, entry.chain_hash)
 
