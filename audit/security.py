@@ -14,7 +14,7 @@ kind's entries is the number of events: nothing is dropped silently.
 
 One Redis round trip per event (a Lua script). Redis down: each event is written on its own (no
 aggregation, `aggregated: false`), since losing evidence is worse than a longer trail while the
-operator restores Redis.
+operator restores Redis; for five seconds after a failure Redis is not even tried.
 """
 
 import logging
@@ -50,6 +50,12 @@ redis.call('ZADD', KEYS[2], 'NX', ARGV[4], KEYS[1])
 return {src, n}
 """
 _script: Script | None = None
+# As the rate limiter: after a failure, leave Redis alone a while (no connect timeout per event),
+# and warn at most every ten seconds.
+_WARN_EVERY_SECONDS = 10.0
+_RETRY_REDIS_AFTER_SECONDS = 5.0
+_last_warning = 0.0
+_skip_until = 0.0
 
 
 def _key(name: str) -> str:
@@ -60,9 +66,22 @@ def _minute_iso(minute: int) -> str:
     return datetime.fromtimestamp(minute * 60, tz=UTC).isoformat()
 
 
+def _redis_failed(exc: Exception) -> None:
+    global _last_warning, _skip_until
+    now = time.monotonic()
+    _skip_until = now + _RETRY_REDIS_AFTER_SECONDS
+    if now - _last_warning >= _WARN_EVERY_SECONDS:
+        _last_warning = now
+        logger.warning(
+            "security events not aggregated: Redis unavailable", extra={"error": type(exc).__name__}
+        )
+
+
 def _count(*, schema: str, kind: str, object_type: str, source: str, minute: int) -> tuple[str, int] | None:
     """Counts one event; (source counted, its count this minute), or None when Redis is unreachable."""
     global _script
+    if time.monotonic() < _skip_until:
+        return None
     try:
         client = get_redis_connection("default")
         if _script is None:
@@ -79,9 +98,7 @@ def _count(*, schema: str, kind: str, object_type: str, source: str, minute: int
             client=client,
         )
     except Exception as exc:  # Redis down: the caller writes the event on its own
-        logger.warning(
-            "security event not aggregated: Redis unavailable", extra={"error": type(exc).__name__}
-        )
+        _redis_failed(exc)
         return None
     return (counted.decode() if isinstance(counted, bytes) else str(counted)), int(n)
 
