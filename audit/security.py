@@ -62,6 +62,11 @@ def _key(name: str) -> str:
     return f"{settings.AUDIT_SECURITY_KEY_PREFIX}{name}"
 
 
+def _minute() -> int:
+    """The current minute (epoch minutes), the unit of aggregation."""
+    return int(time.time() // 60)
+
+
 def _minute_iso(minute: int) -> str:
     return datetime.fromtimestamp(minute * 60, tz=UTC).isoformat()
 
@@ -120,7 +125,7 @@ def security_event_record(
     """
     stamp = current_stamp()
     source = (source or stamp.remote_addr or "unknown")[:200]
-    minute = int(time.time() // 60)
+    minute = _minute()
     counted = _count(
         schema=connection.schema_name, kind=kind, object_type=object_type, source=source, minute=minute
     )

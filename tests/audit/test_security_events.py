@@ -19,6 +19,15 @@ pytestmark = pytest.mark.django_db
 IP = "203.0.113.50"
 
 
+@pytest.fixture(autouse=True)
+def _one_minute(monkeypatch):
+    """Every event of a test falls in the same minute, whatever the clock does meanwhile."""
+    import audit.security
+
+    minute = audit.security._minute()
+    monkeypatch.setattr(audit.security, "_minute", lambda: minute)
+
+
 def events(tenant, kind):
     return [e for e in trail(tenant) if e.event == kind]
 

@@ -181,7 +181,7 @@ def test_platform_routes_carry_no_tenant_budget(small_budget, platform_admin, cl
 
 
 def test_waiting_retry_after_gets_the_owner_through(small_budget, settings, tenant_a, make_user, client_for):
-    settings.SAAS_RATE_LIMIT_WINDOW_SECONDS = 2  # the plans' minute, shortened so the test can wait it
+    settings.SAAS_RATE_LIMIT_WINDOW_SECONDS = 5  # the plans' minute, shortened so the test can wait it
     client = client_for(tenant_a, make_user(tenant_a, Role.OWNER))
     for _ in range(BUDGET):
         assert client.get("/api/v1/auth/me").status_code == 200
@@ -192,8 +192,8 @@ def test_waiting_retry_after_gets_the_owner_through(small_budget, settings, tena
 
 
 def test_waiting_retry_after_gets_a_stranger_through(settings, tenant_a):
-    settings.SAAS_ANONYMOUS_RATE_PER_IP = "2/2s"
-    for _ in range(3):
+    settings.SAAS_ANONYMOUS_RATE_PER_IP = "2/4s"  # short enough to wait, long enough for 3 requests
+    for _ in range(2):
         for _ in range(2):
             assert stranger(tenant_a).status_code == 401
         limited = stranger(tenant_a)
