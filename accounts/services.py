@@ -15,9 +15,11 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from audit.security import security_event_record
 from audit.services import audit_record
 from saas.exceptions import ApplicationError
 from saas.permissions import role_rank
+from saas.ratelimits import login_limits_check
 from tenants.models import Tenant
 
 from .models import TENANT_ROLES, RevokedAccessToken, Role, User
@@ -247,27 +249,64 @@ def user_deactivate(*, actor: User, user: User) -> User:
     return user_update(actor=actor, user=user, is_active=False)
 
 
-def auth_login(*, request: HttpRequest, email: str, password: str, tenant: Tenant | None) -> dict[str, Any]:
-    """Checks credentials in the route's schema; one answer for a wrong password or an unknown email."""
-    user = authenticate(request, username=normalize_email(email), password=password)
+SIGN_IN_CHANNELS = ("api", "browser", "admin", "sso")
+
+
+def auth_authenticate(
+    *, request: HttpRequest, email: str, password: str, tenant: Tenant | None, channel: str
+) -> User:
+    """Every password sign-in (API, browser form, both admin forms) goes through here.
+
+    Counts the attempt per client IP and per (tenant, email) first (RateLimited, 429, before any
+    password is hashed), then checks the credentials in the route's schema: a tenant role on a
+    tenant route, platform staff on the platform's, and staff rights for the admin. Audits `login`
+    or `login_failed` (object `accounts.user`, with the channel); a wrong password and an unknown
+    email get the same LoginFailed.
+    """
+    email = normalize_email(email)
+    login_limits_check(request, tenant=tenant, email=email)
+    user = authenticate(request, username=email, password=password)
     allowed = isinstance(user, User) and (
         user.is_platform_admin if tenant is None else user.role in TENANT_ROLES
     )
+    if allowed and channel == "admin":
+        allowed = user.is_staff
     if not allowed:
-        _audit_login_failed(email=normalize_email(email))
+        _audit_login_failed(email=email, channel=channel)
         raise LoginFailed()
-    audit_record(action="login", object_type="accounts.user", object_id=user.pk, actor=user)
+    auth_login_record(user=user, channel=channel)
+    return user
+
+
+def auth_sso_attempt_check(*, request: HttpRequest, tenant: Tenant) -> None:
+    """An SSO sign-in completing here counts per client IP like a password sign-in (RateLimited)."""
+    login_limits_check(request, tenant=tenant, email=None)
+
+
+def auth_login_record(*, user: User, channel: str, details: dict[str, Any] | None = None) -> None:
+    """Audits a successful sign-in, the same way for every channel (api, browser, admin, sso)."""
+    audit_record(
+        action="login",
+        object_type="accounts.user",
+        object_id=user.pk,
+        changes={"channel": channel, **(details or {})},
+        actor=user,
+    )
+
+
+def auth_login(*, request: HttpRequest, email: str, password: str, tenant: Tenant | None) -> dict[str, Any]:
+    """The API sign-in: `auth_authenticate`, then a token pair bound to the route's tenant."""
+    user = auth_authenticate(request=request, email=email, password=password, tenant=tenant, channel="api")
     return token_pair(user=user, tenant=tenant)
 
 
-def _audit_login_failed(*, email: str) -> None:
+def _audit_login_failed(*, email: str, channel: str) -> None:
     known = User.objects.filter(email=email).values_list("pk", flat=True).first()
-    audit_record(
-        action="login_failed",
+    security_event_record(
+        kind="login_failed",
         object_type="accounts.user",
         object_id=known,
-        changes={"email": email},
-        actor="anonymous",
+        details={"email": email, "channel": channel},
     )
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from rest_framework import exceptions
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from audit.security import security_event_record
 from tenants.models import Tenant
 
 from .models import User
@@ -38,10 +39,15 @@ def token_pair(*, user: User, tenant: Tenant | None) -> dict[str, Any]:
 
 
 def check_token_tenant(*, token_tenant: str | None, tenant: Tenant | None, role: str | None) -> None:
-    """A token works only where it was issued; platform staff tokens also work on tenant routes."""
+    """A token works only where it was issued; platform staff tokens also work on tenant routes.
+
+    A refusal is a security event in the route's trail (aggregated under a flood).
+    """
     current = tenant.slug if tenant is not None else None
     if token_tenant == current:
         return
     if token_tenant is None and current is not None and role == "platform_admin":
         return
+    # Recorded in the trail of the route's schema: that is where someone tried the foreign token.
+    security_event_record(kind="token_tenant_mismatch", details={"token_tenant": token_tenant, "role": role})
     raise TokenTenantMismatch()

@@ -15,7 +15,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from saas.permissions import IsTenantAdminOrReadOnly
-from saas.ratelimits import check_login_limits
 
 from .filters import UserFilter
 from .models import User
@@ -33,7 +32,6 @@ from .services import (
     auth_login,
     auth_logout,
     auth_refresh,
-    normalize_email,
     user_create,
     user_deactivate,
     user_update,
@@ -51,13 +49,12 @@ class AnonymousAPIView(APIView):
 
 
 class LoginView(AnonymousAPIView):
+    rate_limit_counter = None  # sign-in is counted per IP and per email by the service, nothing else
+
     @extend_schema(request=LoginSerializer, responses=TokenPairSerializer)
     def post(self, request: Request) -> Response:
         data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        check_login_limits(
-            request._request, tenant=request.tenant, email=normalize_email(data.validated_data["email"])
-        )
         tokens = auth_login(request=request._request, tenant=request.tenant, **data.validated_data)
         return Response(tokens)
 

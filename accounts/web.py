@@ -9,11 +9,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit import services as audit
 from integrations.health import service_health
+from saas.ratelimits import RateLimited, counted_by
 
-from .models import ROLE_RANK, TENANT_ROLES, Role
-from .services import normalize_email
+from .models import ROLE_RANK, Role
+from .services import LoginFailed, auth_authenticate
 from .sso.redirects import safe_next
 from .sso.selectors import enabled_protocols
 from .sso.services import REFUSAL_MESSAGES
@@ -25,27 +25,38 @@ PROTOCOL_LABELS = {"oidc": "OpenID Connect", "saml": "SAML"}
 @ensure_csrf_cookie
 @csrf_protect
 @require_http_methods(["GET", "HEAD", "POST"])
+@counted_by(None)  # never refused for someone else's traffic; `auth_authenticate` counts the attempts
 def login_page(request: HttpRequest) -> HttpResponse:
-    """`/login/`: email and password, plus one button per SSO protocol the tenant enabled."""
+    """`/login/`: email and password, plus one button per SSO protocol the tenant enabled.
+
+    Sign-in goes through `auth_authenticate` (limits, audit); over a limit the form says how long
+    to wait, with status 429.
+    """
     next_path = safe_next(request.POST.get("next") or request.GET.get("next"))
-    if request.method == "GET" and request.user.is_authenticated:
+    if request.method in ("GET", "HEAD") and request.user.is_authenticated:
         return HttpResponseRedirect(next_path)
     error = REFUSAL_MESSAGES.get(request.GET.get("sso_error", ""), "") if request.method == "GET" else ""
     email = ""
     status = 200
+    retry_after = None
     if request.method == "POST":
         email = request.POST.get("email", "")[:254]
-        user = auth.authenticate(
-            request, username=normalize_email(email), password=request.POST.get("password", "")
-        )
-        if user is not None and user.role in TENANT_ROLES:
+        try:
+            user = auth_authenticate(
+                request=request,
+                email=email,
+                password=request.POST.get("password", ""),
+                tenant=request.tenant,  # type: ignore[attr-defined]
+                channel="browser",
+            )
+        except RateLimited as exc:
+            retry_after = exc.wait
+            error, status = f"Too many sign-in attempts. Try again in {exc.wait} seconds.", 429
+        except LoginFailed:
+            error, status = "Invalid email or password.", 401
+        else:
             auth.login(request, user)
-            audit.audit_record(
-                action="access", object_type="user", object_id=user.pk,
-                changes={"event": "browser_login"}, actor=user.email,
-            )  # fmt: skip
             return HttpResponseRedirect(next_path)
-        error, status = "Invalid email or password.", 401
     sso_links = [
         {
             "protocol": p,
@@ -61,7 +72,10 @@ def login_page(request: HttpRequest) -> HttpResponse:
         "email": email,
         "sso_links": sso_links,
     }  # type: ignore[attr-defined]
-    return render(request, "accounts/login.html", context, status=status)
+    response = render(request, "accounts/login.html", context, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @never_cache

@@ -103,6 +103,7 @@ def entry_append(
     """Stamps an entry with actor/IP/UA/request id and appends it to the active schema's chain.
 
     Appends are serialised per schema by locking the chain head row until the transaction ends.
+    The `audit` log line (schema, seq, chain hash) is written when the transaction commits.
     """
     if object_type is None:
         object_type = f"{content_type.app_label}.{content_type.model}" if content_type else ""
@@ -134,9 +135,8 @@ def entry_append(
         entry.chain_hash = chain.digest(key, hashed_values(entry, schema=schema))
         entry.save(force_insert=True)
         cursor.execute(_MOVE_HEAD_SQL, [entry.seq, entry.chain_hash])
-    logger.info(
-        "audit",
-        extra={
+    if logger.isEnabledFor(logging.INFO):
+        line = {
             "schema": schema,
             "seq": entry.seq,
             "chain_hash": entry.chain_hash,
@@ -145,8 +145,10 @@ def entry_append(
             "object_id": entry.object_pk,
             "actor": entry.actor,
             "request_id": entry.request_id,
-        },
-    )
+        }
+        # The off-database copy names only entries that exist: written once the append commits
+        # (at once outside a transaction), never for one that rolls back.
+        transaction.on_commit(lambda: logger.info("audit", extra=line))
     return entry
 
 

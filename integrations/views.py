@@ -13,8 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.security import security_event_record
 from saas.exceptions import error_response
 from saas.permissions import IsTenantAdmin
+from saas.ratelimits import counted_by, webhook_counter
 
 from . import metrics
 from .models import Service
@@ -60,6 +62,7 @@ def _verify(service: str, request: HttpRequest, body: bytes) -> None:
 
 
 @csrf_exempt
+@counted_by(webhook_counter)  # per (tenant, service): deliveries never spend the tenant's users' budget
 def webhook_intake(request: HttpRequest, service: str) -> HttpResponse:
     """`POST /api/v1/webhooks/<service>/`: size, content type, signature, shape, then one insert -> 202."""
     if request.method != "POST":
@@ -84,6 +87,9 @@ def webhook_intake(request: HttpRequest, service: str) -> HttpResponse:
     try:
         _verify(service, request, body)
     except InvalidSignature as exc:
+        security_event_record(
+            kind="webhook_bad_signature", details={"service": service, "reason": str(exc)[:200]}
+        )
         return _refuse(service, "invalid_signature", "invalid_signature", f"Signature refused: {exc}.", 401)
     except DatabaseError:
         logger.warning("webhook intake: database unavailable", extra={"service": service})

@@ -8,11 +8,36 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.admin import AdminSite
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+
+from accounts.forms import AdminSignInForm
+
+from .ratelimits import counted_by
 
 
-class PlatformAdminSite(AdminSite):
+class SignInAdminSite(AdminSite):
+    """Both admin sites sign in through `auth_authenticate`: per-IP and per-email limits, audited."""
+
+    login_form = AdminSignInForm
+
+    @method_decorator(never_cache)
+    @login_not_required
+    @counted_by(None)  # the sign-in limits count it; a stranger's requests must not close it
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        response = super().login(request, extra_context)
+        form = (getattr(response, "context_data", None) or {}).get("form")
+        limited = getattr(form, "rate_limited", None)
+        if limited is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(limited.wait)
+        return response
+
+
+class PlatformAdminSite(SignInAdminSite):
     site_header = "Platform administration"
     site_title = "Platform admin"
     index_title = "Tenants, staff and audit"
@@ -44,7 +69,7 @@ class PlatformAdminSite(AdminSite):
         )
 
 
-class TenantAdminSite(AdminSite):
+class TenantAdminSite(SignInAdminSite):
     site_header = "Administration"
     site_title = "Admin"
     index_title = "Users, integrations, webhooks and audit"

@@ -20,6 +20,9 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from audit.context import actor_label
+from audit.security import security_event_record
+
 logger = logging.getLogger(__name__)
 
 
@@ -80,6 +83,29 @@ def _flatten(detail: Any) -> Any:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    response = _error_response(exc, context)
+    if response is not None and response.status_code == status.HTTP_403_FORBIDDEN:
+        _denial_record(context.get("request"), response)
+    return response
+
+
+def _denial_record(request: Any, response: Response) -> None:
+    """A permission denial (a role rule or a permission class) is a security event of the route's trail."""
+    error = response.data["error"]
+    user = getattr(request, "user", None)
+    security_event_record(
+        kind="permission_denied",
+        source=actor_label(user) if getattr(user, "is_authenticated", False) else None,  # else the IP
+        details={
+            "code": error["code"],
+            "message": error["message"][:200],
+            "method": getattr(request, "method", ""),
+            "path": getattr(request, "path", "")[:200],
+        },
+    )
+
+
+def _error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
@@ -102,7 +128,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     else:
         detail = getattr(exc, "detail", None)
         message = str(detail) if detail is not None else response.status_text
-        details = {}
+        details = dict(getattr(exc, "details", None) or {})  # e.g. RateLimited: limit, retry_after
         if isinstance(detail, dict):  # simplejwt puts its code and messages in a dict
             message = str(detail.get("detail", message))
             explicit = detail.get("code")

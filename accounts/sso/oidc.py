@@ -27,7 +27,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 from .models import OidcProvider, Protocol
 from .redirects import safe_next
 from .selectors import oidc_provider_get
-from .services import ExternalIdentity, SSORefused, sso_refusal_record, sso_user_resolve
+from .services import ExternalIdentity, SSORefused, sso_attempt_check, sso_refusal_record, sso_user_resolve
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +195,7 @@ class TenantOIDCCallbackView(OIDCAuthenticationCallbackView):
     def get(self, request: HttpRequest) -> HttpResponse:
         issuer = ""
         try:
+            sso_attempt_check(request=request)
             provider, self._settings = tenant_oidc_settings()
             issuer = provider.issuer
             state = request.GET.get("state", "")

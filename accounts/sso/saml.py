@@ -45,7 +45,7 @@ from .models import Protocol, SamlProvider
 from .oidc import _is_loopback, mark_sso_session, refusal_redirect
 from .redirects import safe_next
 from .selectors import saml_provider_get
-from .services import ExternalIdentity, SSORefused, sso_user_resolve
+from .services import ExternalIdentity, SSORefused, sso_attempt_check, sso_user_resolve
 
 _MAX_RESPONSE_BYTES = 512 * 1024
 _SAMLP = "{urn:oasis:names:tc:SAML:2.0:protocol}"
@@ -231,6 +231,7 @@ class TenantSamlAcsView(AssertionConsumerServiceView):
         self._finish_url = ""
         self.provider = saml_provider_get()
         try:
+            sso_attempt_check(request=request)
             if not self.provider.enabled:
                 raise SSORefused("not_configured")
             encoded = request.POST.get("SAMLResponse", "")

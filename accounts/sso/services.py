@@ -12,11 +12,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import ROLE_RANK, TENANT_ROLES, Role, User
-from accounts.services import normalize_email, user_create
+from accounts.services import auth_login_record, auth_sso_attempt_check, normalize_email, user_create
 from audit import services as audit
+from audit.security import security_event_record
+from saas.ratelimits import RateLimited
 
 from .models import OidcProvider, Protocol, SamlProvider, SsoIdentity
 
@@ -50,6 +53,7 @@ REFUSAL_MESSAGES = {
     "binding_mismatch": "This sign-in was started in another browser. Please try again.",
     "subject_missing": "The identity provider did not identify the user in a stable way.",
     "invalid_response": "The identity provider's answer could not be read.",
+    "rate_limited": "Too many sign-in attempts from your address. Please wait a minute and try again.",
 }
 
 
@@ -243,13 +247,20 @@ def saml_provider_update(*, actor: Any, **data: Any) -> SamlProvider:
 def sso_refusal_record(*, protocol: str, reason: str, detail: str = "", issuer: str = "") -> None:
     """Audits a refused SSO sign-in with its reason (no personal data beyond what the IdP sent)."""
     logger.info("sso refused", extra={"protocol": protocol, "reason": reason, "detail": detail[:300]})
-    audit.audit_record(
-        action="access",
+    security_event_record(  # anyone can send a forged answer: bounded under a flood
+        kind="sso_refused",
         object_type="sso_login",
-        object_id=None,
-        changes={"event": "sso_refused", "protocol": protocol, "reason": reason, "detail": detail[:300]},
+        details={"protocol": protocol, "reason": reason, "detail": detail[:300]},
         actor=f"sso:{protocol}:{issuer}" if issuer else f"sso:{protocol}",
     )
+
+
+def sso_attempt_check(*, request: HttpRequest) -> None:
+    """An IdP's answer arriving here is a sign-in attempt: counted per client IP (SSORefused over it)."""
+    try:
+        auth_sso_attempt_check(request=request, tenant=request.tenant)  # type: ignore[attr-defined]
+    except RateLimited as exc:
+        raise SSORefused("rate_limited", f"retry after {exc.wait} s") from exc
 
 
 def role_for_groups(*, groups: list[str], role_map: dict[str, str], default_role: str) -> str:
@@ -355,11 +366,7 @@ def sso_user_resolve(*, provider: OidcProvider | SamlProvider, identity: Externa
             link.save(update_fields=["email", "last_login_at"])
     except IntegrityError as exc:  # two first sign-ins of the same person at once
         raise SSORefused("invalid_response", "concurrent first sign-in") from exc
-    audit.audit_record(
-        action="access",
-        object_type="user",
-        object_id=user.pk,
-        changes={"event": "sso_login", "protocol": identity.protocol, "issuer": identity.issuer},
-        actor=user.email,
+    auth_login_record(
+        user=user, channel="sso", details={"protocol": identity.protocol, "issuer": identity.issuer}
     )
     return user

@@ -89,7 +89,6 @@ SHARED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served locally, no CDN
-    "django_ratelimit",  # per-tenant and login rate limits on Redis
     "csp",  # Content-Security-Policy header
     "corsheaders",  # CORS, closed unless CORS_ALLOWED_ORIGINS is set
     "accounts",  # the User table: platform staff in public, tenant users in each tenant
@@ -156,11 +155,11 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy (matters on HTML pages)
     "whitenoise.middleware.WhiteNoiseMiddleware",  # admin and API docs assets, no CDN
     "tenants.middleware.TenantRoutingMiddleware",  # picks the schema before anything reads it
-    "saas.ratelimits.TenantRateLimitMiddleware",  # every tenant route counts against its tenant's budget
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "saas.ratelimits.RateLimitMiddleware",  # after auth: pages by session user, DRF refusals, headers
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",  # sees the response of the stack below
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -206,6 +205,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "saas.exceptions.exception_handler",
+    # After authentication: the tenant's principals spend its budget, anonymous callers their own.
+    "DEFAULT_THROTTLE_CLASSES": ["saas.ratelimits.TenantRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -259,6 +260,11 @@ if SAAS_TRUSTED_PROXIES:
 # Logging: one JSON object per line
 # ---------------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# One `audit` line per committed audit append (schema, seq, chain hash): the off-database copy of
+# every chain head, for the log collector of web, worker and beat processes, whatever LOG_LEVEL.
+# manage.py commands (other than runserver) default to false, so an operator's terminal and the
+# progress bars of seed_demo, sync_users or create_tenant stay readable; set true to keep them.
+AUDIT_LOG_LINES = env.bool("AUDIT_LOG_LINES", default=True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -268,6 +274,7 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
+        "audit": {"level": "INFO" if AUDIT_LOG_LINES else "WARNING"},
     },
 }
 
@@ -283,20 +290,24 @@ DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="platform-admin-pas
 # ---------------------------------------------------------------------------------------------
 # Rate limits, input limits, security headers and CORS (issue 3)
 # ---------------------------------------------------------------------------------------------
-# Requests per minute per tenant, by plan; Tenant.rate_limit_per_minute overrides it.
+# Requests per minute per tenant, by plan; Tenant.rate_limit_per_minute overrides it. Spent only by
+# the tenant's authenticated principals (tokens, platform admins on its routes, browser sessions).
 SAAS_PLAN_RATE_LIMITS = {
     "free": env.int("RATE_LIMIT_FREE", default=600),
     "pro": env.int("RATE_LIMIT_PRO", default=6000),
     "enterprise": env.int("RATE_LIMIT_ENTERPRISE", default=60000),
 }
-# Login attempts per minute: per client IP, and per (tenant, email) on tenant and platform routes.
+SAAS_RATE_LIMIT_WINDOW_SECONDS = 60  # the plans' "per minute" (a test shortens it to wait a window out)
+# Anonymous requests on a tenant route, per (tenant, client IP): strangers spend a budget of their own.
+SAAS_ANONYMOUS_RATE_PER_IP = env.str("RATE_LIMIT_ANONYMOUS_PER_IP", default="120/m")
+# Webhook deliveries per (tenant, service), whatever their signature.
+SAAS_WEBHOOK_RATE_PER_SERVICE = env.str("RATE_LIMIT_WEBHOOKS_PER_SERVICE", default="1200/m")
+# Sign-in attempts (API, /login/, admin forms; SSO per IP only): per client IP, and per (tenant,
+# email) on tenant and platform routes. Sign-in spends no other budget.
 SAAS_LOGIN_RATE_PER_IP = env.str("LOGIN_RATE_PER_IP", default="30/m")
 SAAS_LOGIN_RATE_PER_EMAIL = env.str("LOGIN_RATE_PER_EMAIL", default="10/m")
-RATELIMIT_USE_CACHE = "default"
-RATELIMIT_IP_META_KEY = "saas.net.client_ip"  # REMOTE_ADDR unless SAAS_TRUSTED_PROXIES names the proxy
-RATELIMIT_CACHE_PREFIX = "rl:"
+SAAS_RATE_LIMIT_KEY_PREFIX = "saas:rl:"
 # Redis down: limits are not enforced (a warning is logged), see docs/users-and-limits.md.
-RATELIMIT_FAIL_OPEN = True
 
 # Request bodies: at most this many bytes (413 above), JSON at most this deep (400 deeper).
 SAAS_MAX_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -336,6 +347,18 @@ AUDITLOG_DISABLE_ON_RAW_SAVE = True  # fixture loading is not a change anyone ma
 AUDITLOG_MASK_CALLABLE = "audit.masking.mask_secret"  # secrets: never even a partial value
 # Key of the HMAC chain: outside the database, so rows written around the app can't be re-chained.
 AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default=f"audit-chain:{SECRET_KEY}")
+# Security events (failed sign-ins, foreign tokens, permission denials, forged webhooks, refused
+# SSO answers): per schema, kind, source and minute the first AUDIT_SECURITY_BURST are written
+# as they happen, the rest counted in Redis and written as one entry per source when the minute
+# closes; at most AUDIT_SECURITY_SOURCES_PER_MINUTE sources per kind and minute (then "*").
+AUDIT_SECURITY_BURST = env.int("AUDIT_SECURITY_BURST", default=5)
+AUDIT_SECURITY_SOURCES_PER_MINUTE = env.int("AUDIT_SECURITY_SOURCES_PER_MINUTE", default=20)
+AUDIT_SECURITY_KEEP_SECONDS = 7 * 24 * 3600  # counts not flushed by then (beat stopped a week) expire
+AUDIT_SECURITY_KEY_PREFIX = "saas:sec:"
+CELERY_BEAT_SCHEDULE["audit-security-events-flush"] = {
+    "task": "audit.tasks.flush_security_events",
+    "schedule": 60.0,
+}
 
 # ---------------------------------------------------------------------------------------------
 # Single sign-on (issue 7)

@@ -23,11 +23,17 @@ def test_login_success_and_failures_are_audited(tenant_a, make_user):
     ok = last(tenant_a, event="login")
     assert (ok.actor, ok.action_name, ok.object_pk) == (user.email, "access", str(user.pk))
     assert (ok.remote_addr, ok.user_agent, ok.request_id) == (IP, UA, "req-ok")
+    assert ok.changes == {"event": "login", "channel": "api"}
 
     assert _login(tenant_a, user.email, "wrong-password", request_id="req-bad").status_code == 401
     wrong = last(tenant_a, event="login_failed")
     assert (wrong.actor, wrong.object_pk, wrong.request_id) == ("anonymous", str(user.pk), "req-bad")
-    assert wrong.changes == {"event": "login_failed", "email": user.email}
+    assert (wrong.object_type, wrong.changes["email"], wrong.changes["channel"]) == (
+        "accounts.user",
+        user.email,
+        "api",
+    )
+    assert (wrong.changes["source"], wrong.changes["count"]) == (IP, 1)
     assert "wrong-password" not in str(wrong.changes)
 
     assert _login(tenant_a, "nobody@example.test", "x", request_id="req-none").status_code == 401

@@ -114,7 +114,12 @@ def free_port() -> int:
 
 
 def start_server(port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.bench.settings", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.bench.settings",
+        "LOG_LEVEL": "WARNING",
+        "AUDIT_LOG_LINES": "false",
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "saas.wsgi", "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}"],
         cwd=ROOT,

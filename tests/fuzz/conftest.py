@@ -109,7 +109,12 @@ def fuzz_platform_admin(django_db_setup: None, django_db_blocker: Any) -> User:
 def fuzz_server(django_db_setup: None) -> Iterator[str]:
     """gunicorn on the test database; login limits raised so the fuzz meets the views, not 429s."""
     port = free_port()
-    env = subprocess_env(LOGIN_RATE_PER_IP="1000000/m", LOGIN_RATE_PER_EMAIL="1000000/m")
+    env = subprocess_env(
+        LOGIN_RATE_PER_IP="1000000/m",
+        LOGIN_RATE_PER_EMAIL="1000000/m",
+        RATE_LIMIT_ANONYMOUS_PER_IP="100000000/m",  # the fuzz sends most requests without a valid token
+        RATE_LIMIT_WEBHOOKS_PER_SERVICE="100000000/m",
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "saas.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "-t", "60"],
         cwd=ROOT,

@@ -53,6 +53,9 @@ def _env(**extra: str) -> dict[str, str]:
         "DJANGO_ENV": "development",
         "LOG_LEVEL": "WARNING",
         "LOGIN_RATE_PER_IP": "100000/m",  # one client IP for every simulated user
+        "RATE_LIMIT_ANONYMOUS_PER_IP": "100000000/m",
+        "RATE_LIMIT_WEBHOOKS_PER_SERVICE": "100000000/m",
+        "AUDIT_LOG_LINES": "false",  # as before under LOG_LEVEL=WARNING
         **extra,
     }
 

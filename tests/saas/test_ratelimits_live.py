@@ -1,10 +1,8 @@
 """Rate limits under concurrency, on a real gunicorn server (committed rows, no test transaction)."""
 
 import threading
-import time
 
 import requests
-from django_ratelimit.core import _get_window
 from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
@@ -21,11 +19,7 @@ def test_concurrent_requests_at_the_boundary_never_exceed_the_budget(
         with schema_context(fresh_tenant.schema_name):
             owner = User.objects.get(role=Role.OWNER)
         token = access_token(owner, fresh_tenant)
-    # Counters are fixed one-minute windows: start well inside one, so all 50 land in the same.
-    left = _get_window(str(fresh_tenant.pk), 60) - time.time()
-    if left < 10:
-        time.sleep(left + 1)
-
+    # A window opens at its key's first request: a fresh tenant's 50 requests all land in the same.
     headers = {"Host": f"{fresh_tenant.slug}.localhost", "Authorization": f"Bearer {token}"}
     barrier = threading.Barrier(50)
     statuses: list[int] = []
@@ -49,4 +43,4 @@ def test_concurrent_requests_at_the_boundary_never_exceed_the_budget(
     assert len(statuses) == 50
     assert statuses.count(200) == budget
     assert statuses.count(429) == 50 - budget
-    assert all(value and int(value) >= 1 for value in retry_after)
+    assert all(value and 1 <= int(value) <= 60 for value in retry_after)

@@ -13,7 +13,9 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from accounts import services as accounts_services
 from accounts.sso.services import oidc_provider_update, saml_provider_update
+from audit import security as audit_security
 from audit import services as audit_services
 from tenants.models import Tenant
 
@@ -64,9 +66,21 @@ def other_saml_idp() -> Iterator[SamlIdP]:
 
 @pytest.fixture
 def audit_log(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Every audit_record call, in order (the audit app's own storage is not under test here)."""
+    """Every audit_record call, in order (the audit app's own storage is not under test here), with
+    its event name in `changes["event"]` as audit_record files it."""
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(audit_services, "audit_record", lambda **kw: calls.append(kw))
+
+    def record(**kw: Any) -> None:
+        changes = dict(kw.get("changes") or {})
+        event = kw.get("event") or (
+            kw["action"] if kw["action"] not in ("create", "update", "delete", "access") else ""
+        )
+        if event:
+            changes.setdefault("event", event)
+        calls.append({**kw, "changes": changes})
+
+    for module in (audit_services, accounts_services, audit_security):
+        monkeypatch.setattr(module, "audit_record", record)
     return calls
 
 

@@ -56,7 +56,8 @@ def test_jit_user_with_mapped_role_signs_in(tenant_a, oidc_idp, audit_log):
     assert signed_in_sessions(tenant_a) == [str(user.pk)]
     events = [c["changes"].get("event") for c in audit_log]
     assert "sso_jit" in events
-    assert "sso_login" in events
+    assert "login" in events
+    assert {c["changes"]["channel"] for c in audit_log if c["changes"].get("event") == "login"} == {"sso"}
     # The token request carried the PKCE verifier, and the client secret in Basic auth only.
     assert oidc_idp.token_requests[-1]["code_verifier"]
     assert "client_secret" not in oidc_idp.token_requests[-1]
@@ -137,9 +138,13 @@ def test_state_mismatch_is_refused(tenant_a, oidc_idp, audit_log):
     assert refusal(oidc_callback(client, forged)) == "state_mismatch"
     assert refusal(oidc_callback(browser(tenant_a), callback)) == "state_mismatch"  # another browser
     assert_not_signed_in(client, tenant_a)
-    assert audit_log[-1]["changes"] | {"detail": ""} == {
-        "event": "sso_refused", "protocol": "oidc", "reason": "state_mismatch", "detail": "",
-    }  # fmt: skip
+    refused = audit_log[-1]["changes"]
+    assert (refused["event"], refused["protocol"], refused["reason"]) == (
+        "sso_refused",
+        "oidc",
+        "state_mismatch",
+    )
+    assert (refused["count"], refused["source"]) == (1, "127.0.0.1")
 
 
 def test_state_is_used_once(tenant_a, oidc_idp):
@@ -285,3 +290,30 @@ def test_last_owner_is_not_demoted_by_the_idp(tenant_a, oidc_idp, audit_log):
         assert User.objects.get(email="pat@example.test").role == Role.OWNER
     assert audit_log
     assert any(c["changes"].get("event") == "sso_role_change_refused" for c in audit_log)
+
+
+def test_sso_completion_counts_per_ip_like_a_password_sign_in(settings, tenant_a, tenant_b, oidc_idp):
+    settings.SAAS_LOGIN_RATE_PER_IP = "2/m"
+    configure_oidc(tenant_a, oidc_idp)
+    client = browser(tenant_a)
+    for _ in range(2):
+        assert refusal(client.get("/sso/oidc/callback/?state=forged&code=x")) == "state_mismatch"
+    assert refusal(client.get("/sso/oidc/callback/?state=forged&code=x")) == "rate_limited"
+    assert b"Too many sign-in attempts" in client.get("/login/?sso_error=rate_limited").content
+
+
+def test_sso_sign_in_is_audited_as_a_login_in_the_tenant_trail(tenant_a, tenant_b, oidc_idp):
+    from tests.audit.helpers import trail
+
+    configure_oidc(tenant_a, oidc_idp)
+    oidc_idp.login_as("sub-audit", "audit@example.test")
+    assert oidc_sign_in(browser(tenant_a)).status_code == 302
+    (entry,) = [e for e in trail(tenant_a) if e.event == "login"]
+    assert (entry.object_type, entry.actor) == ("accounts.user", "audit@example.test")
+    assert entry.changes | {"issuer": ""} == {
+        "event": "login",
+        "channel": "sso",
+        "protocol": "oidc",
+        "issuer": "",
+    }
+    assert [e for e in trail(tenant_b) if e.event == "login"] == []

@@ -52,7 +52,8 @@ def test_jit_user_with_mapped_role_signs_in(tenant_a, saml_idp, audit_log):
         assert (link.protocol, link.issuer, link.subject) == ("saml", saml_idp.entity_id, "nid-1")
     events = [c["changes"].get("event") for c in audit_log]
     assert "sso_jit" in events
-    assert "sso_login" in events
+    assert "login" in events
+    assert {c["changes"]["channel"] for c in audit_log if c["changes"].get("event") == "login"} == {"sso"}
 
 
 def test_relogin_reapplies_the_role_and_exchanges_tokens(tenant_a, saml_idp):
