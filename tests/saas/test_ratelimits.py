@@ -89,9 +89,14 @@ def test_an_anonymous_ip_over_its_budget_does_not_limit_another(settings, tenant
     limited = stranger(tenant_a)
     assert limited.status_code == 429
     assert int(limited["Retry-After"]) >= 1
+    assert limited["Content-Type"] == "application/json"
+    assert limited.json()["error"]["code"] == "rate_limited"
     assert stranger(tenant_a, ip=NEIGHBOUR).status_code == 401
-    # Browser pages spend the same per-address budget; the twin tenant keeps its own.
-    assert page(tenant_a, path="/").status_code == 429
+    # Browser pages spend the same per-address budget (and say so in HTML); the twin keeps its own.
+    refused_page = page(tenant_a, path="/")
+    assert refused_page.status_code == 429
+    assert refused_page["Content-Type"].startswith("text/html")
+    assert int(refused_page["Retry-After"]) >= 1
     assert stranger(tenant_b).status_code == 401
     assert page(tenant_b, path="/").status_code == 302
 
