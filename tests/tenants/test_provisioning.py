@@ -7,6 +7,7 @@ from django.db import connection
 from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import User
+from saas.exceptions import ApplicationError
 from tenants import services
 from tenants.models import Domain, Tenant, TenantStatus
 from tenants.services import (
@@ -60,12 +61,19 @@ def test_template_lag_is_detected():
     assert ("accounts", "0001_initial") in template_pending_migrations()
 
 
-def test_stale_template_falls_back_to_migrations(monkeypatch):
+def template_behind(monkeypatch) -> None:
     monkeypatch.setattr(services, "_template_is_current", lambda: False)
     services._template_is_current.cache_clear = lambda: None  # type: ignore[attr-defined]
-    tenant = create(slug="delta")
-    with schema_context(tenant.schema_name):
-        assert User.objects.count() == 1
+
+
+def test_stale_template_tells_the_app_role_to_run_migrate_schemas(monkeypatch):
+    """The fallback runs migrations, which the app role (the web process) may not: it says what to do."""
+    template_behind(monkeypatch)
+    with pytest.raises(ApplicationError, match="migrate_schemas") as refused:
+        create(slug="delta")
+    assert refused.value.status_code == 503
+    assert not Tenant.objects.filter(slug="delta").exists()
+    assert not schema_exists("t_delta")
 
 
 def test_failed_creation_leaves_nothing_behind(monkeypatch):
@@ -156,11 +164,12 @@ def test_snapshot_schema_is_identical_to_the_template():
 
 
 def test_stale_snapshot_is_not_used():
-    from tenants.models import TemplateSnapshot
     from tenants.template import create_schema_from_snapshot
 
-    TemplateSnapshot.objects.update(fingerprint="0:0")
+    # A migration recorded in the template after the snapshot was taken (rolled back with the test).
+    with schema_context(settings.TENANT_BASE_SCHEMA), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO django_migrations (app, name, applied) VALUES ('tenants', 'later', now())"
+        )
     assert not create_schema_from_snapshot("t_stale_probe")
     assert not schema_exists("t_stale_probe")
-    tenant = create(slug="stale")  # falls back to running the migrations
-    assert _structure(tenant.schema_name) == _structure(settings.TENANT_BASE_SCHEMA)
