@@ -17,7 +17,8 @@ role that owns nothing, migrations as the owner role.
 
 Writes `.run/services.env` with the URLs to use (DATABASE_URL: app role, MIGRATION_DATABASE_URL:
 owner role, REDIS_URL); the Makefile reads it. Standard library only, so it runs before the
-virtualenv exists. `stop` stops the private servers.
+virtualenv exists. `stop` stops the private servers; `roles` creates the roles that DATABASE_URL and
+MIGRATION_DATABASE_URL name, as the superuser BOOTSTRAP_DATABASE_URL names (docker-compose.yml).
 """
 
 from __future__ import annotations
@@ -292,14 +293,17 @@ def _kept_passwords() -> dict[str, str]:
     return kept
 
 
-def bootstrap_roles(url: str, passwords: dict[str, str] | None = None) -> tuple[str, str]:
+def bootstrap_roles(
+    url: str, *, owner: str = "", app: str = "", passwords: dict[str, str] | None = None
+) -> tuple[str, str]:
     """With a superuser URL: creates the database, its owner and app roles; returns (app URL, owner URL).
 
-    Idempotent. A role's password is taken from `passwords` (by role name) or made.
+    Idempotent. The roles are `<database>_owner` and `<database>_app` unless named; a role's password
+    is taken from `passwords` (by role name) or made.
     """
     ensure_database(url)
     name = database_name(url)
-    owner, app = f"{name}_owner", f"{name}_app"
+    owner, app = owner or f"{name}_owner", app or f"{name}_app"
     passwords = passwords or {}
     owner_password = passwords.get(owner) or secrets.token_hex(16)
     app_password = passwords.get(app) or secrets.token_hex(16)
@@ -338,7 +342,7 @@ def database_roles(database_url: str, migration_url: str | None) -> tuple[str, s
                 "MIGRATION_DATABASE_URL (the set-up then creates the owner and app roles) or point "
                 "DATABASE_URL at the app role."
             )
-        return bootstrap_roles(database_url, _kept_passwords())
+        return bootstrap_roles(database_url, passwords=_kept_passwords())
     if not migration_url:
         user = unquote(urlparse(database_url).username or "postgres")
         raise SetupError(
@@ -437,9 +441,36 @@ def down() -> None:
         subprocess.run(["kill", pidfile.read_text().strip()], check=False)
 
 
+def roles() -> None:
+    """`services.py roles`: creates (or updates) the app role DATABASE_URL names and the owner role
+    MIGRATION_DATABASE_URL names, with their passwords, as the superuser BOOTSTRAP_DATABASE_URL names
+    (docker-compose.yml's `migrate` service)."""
+    urls = {
+        name: configured(name)
+        for name in ("BOOTSTRAP_DATABASE_URL", "DATABASE_URL", "MIGRATION_DATABASE_URL")
+    }
+    missing = [name for name, url in urls.items() if not url]
+    if missing:
+        raise SetupError(f"`services.py roles` needs {', '.join(missing)}.")
+    bootstrap, app_url, owner_url = (str(url) for url in urls.values())
+    if not database_name(bootstrap) == database_name(app_url) == database_name(owner_url):
+        raise SetupError(
+            "BOOTSTRAP_DATABASE_URL, DATABASE_URL and MIGRATION_DATABASE_URL must name one database."
+        )
+    app, owner = urlparse(app_url), urlparse(owner_url)
+    passwords = {unquote(url.username or ""): unquote(url.password or "") for url in (app, owner)}
+    if not all(passwords.values()):
+        raise SetupError("DATABASE_URL and MIGRATION_DATABASE_URL must carry the roles' passwords.")
+    bootstrap_roles(
+        bootstrap, owner=unquote(owner.username or ""), app=unquote(app.username or ""), passwords=passwords
+    )
+    print(f"Roles {owner.username} (owner) and {app.username} (app) are in place.")
+
+
 def main(argv: list[str]) -> int:
+    commands = {"stop": down, "roles": roles}
     try:
-        down() if argv[1:2] == ["stop"] else up()
+        commands.get(argv[1] if len(argv) > 1 else "", up)()
     except SetupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
