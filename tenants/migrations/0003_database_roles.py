@@ -3,7 +3,8 @@
 - `saas_grant_app(schema, role)`: the app role's privileges on one schema. USAGE on the schema
   (never CREATE); SELECT, INSERT, UPDATE, DELETE on its tables and USAGE, SELECT on its sequences;
   then the audit trail only SELECT, INSERT (`audit_auditentry`) and SELECT, INSERT, UPDATE
-  (`audit_chainhead`), the template snapshot SELECT only. TRUNCATE nowhere. `migrate_schemas`
+  (`audit_chainhead`); SELECT only on the template snapshot, on `django_migrations` and on the
+  whole template schema (new tenants copy its rows). TRUNCATE nowhere. `migrate_schemas`
   calls it for every schema it migrates; only the owner may call it.
 - `saas_tenant_schema_create(schema)`: run by the app role at tenant creation, as the owner
   (SECURITY DEFINER). Checks the name, reads the current template snapshot itself (the caller passes
@@ -42,6 +43,14 @@ BEGIN
     IF to_regclass(format('%I.tenants_templatesnapshot', schema_name)) IS NOT NULL THEN
         EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON %I.tenants_templatesnapshot FROM %I',
                        schema_name, app_role);
+    END IF;
+    -- Only migrations record what they applied (a forged row would make them skip a migration).
+    IF to_regclass(format('%I.django_migrations', schema_name)) IS NOT NULL THEN
+        EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON %I.django_migrations FROM %I', schema_name, app_role);
+    END IF;
+    -- Nothing routes to the template and every new tenant is a copy of its rows: read-only.
+    IF schema_name = 'tenant_template' THEN
+        EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I FROM %I', schema_name, app_role);
     END IF;
     IF schema_name = 'public' THEN
         EXECUTE format('GRANT EXECUTE ON FUNCTION public.saas_tenant_schema_create(text), '

@@ -45,6 +45,8 @@ REFUSED = [
     "CREATE SCHEMA t_intruder",
     "CREATE FUNCTION intruder() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'",
     "UPDATE public.tenants_templatesnapshot SET sql = 'SELECT 1'",
+    "INSERT INTO django_migrations (app, name, applied) VALUES ('audit', '9999_skipped', now())",
+    "INSERT INTO tenant_template.accounts_user DEFAULT VALUES",  # every new tenant would copy it
     "SELECT public.saas_grant_app('public', current_user)",
 ]
 

@@ -1,5 +1,8 @@
 """Provisioning services: create, suspend, activate, delete, purge, and the template schema."""
 
+import contextlib
+from collections.abc import Iterator
+
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,7 +20,7 @@ from tenants.services import (
     tenant_delete,
     tenant_suspend,
 )
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, owner_cursor
 
 pytestmark = pytest.mark.django_db
 
@@ -52,13 +55,31 @@ def test_new_tenant_is_cloned_from_a_current_template():
         assert cursor.fetchone()[0] == applied
 
 
+@contextlib.contextmanager
+def template_migrations_changed(sql: str) -> Iterator[None]:
+    """The template's migration records changed by the owner (the app role may only read them),
+    committed so this test's connection sees them, and put back afterwards."""
+    with owner_cursor(settings.TENANT_BASE_SCHEMA) as cursor:
+        cursor.execute("SELECT id, app, name, applied FROM django_migrations")
+        before = cursor.fetchall()
+        cursor.execute(sql)
+    try:
+        yield
+    finally:
+        with owner_cursor(settings.TENANT_BASE_SCHEMA) as cursor:
+            cursor.execute("DELETE FROM django_migrations")
+            # The same ids: the snapshot's fingerprint is the records' count and highest id.
+            insert = "INSERT INTO django_migrations (id, app, name, applied) VALUES (%s, %s, %s, %s)"
+            cursor.executemany(insert, before)
+
+
 def test_template_lag_is_detected():
     """Fails the day the template falls behind the migrations: `migrate_schemas` must keep it current."""
     assert template_pending_migrations() == []
-    with schema_context(settings.TENANT_BASE_SCHEMA), connection.cursor() as cursor:
-        # Every accounts row: with a later migration still recorded, the plan would not revisit 0001.
-        cursor.execute("DELETE FROM django_migrations WHERE app = 'accounts'")
-    assert ("accounts", "0001_initial") in template_pending_migrations()
+    # Every accounts row: with a later migration still recorded, the plan would not revisit 0001.
+    with template_migrations_changed("DELETE FROM django_migrations WHERE app = 'accounts'"):
+        assert ("accounts", "0001_initial") in template_pending_migrations()
+    assert template_pending_migrations() == []
 
 
 def template_behind(monkeypatch) -> None:
@@ -166,10 +187,8 @@ def test_snapshot_schema_is_identical_to_the_template():
 def test_stale_snapshot_is_not_used():
     from tenants.template import create_schema_from_snapshot
 
-    # A migration recorded in the template after the snapshot was taken (rolled back with the test).
-    with schema_context(settings.TENANT_BASE_SCHEMA), connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO django_migrations (app, name, applied) VALUES ('tenants', 'later', now())"
-        )
-    assert not create_schema_from_snapshot("t_stale_probe")
+    # A migration recorded in the template after the snapshot was taken.
+    record = "INSERT INTO django_migrations (app, name, applied) VALUES ('tenants', 'later', now())"
+    with template_migrations_changed(record):
+        assert not create_schema_from_snapshot("t_stale_probe")
     assert not schema_exists("t_stale_probe")
