@@ -33,9 +33,11 @@ prepare: $(VENV)/.installed .env services
 run: prepare
 	@$(WITH_SERVICES) $(PY) manage.py demo_banner
 	@rm -rf .run/prometheus && mkdir -p .run/prometheus  # /metrics adds up web and worker processes
-	@# web, worker and beat connect as the app role and are not told the owner role's URL
+	@# web, worker and beat connect as the app role and are not told the owner role's URL. `-e
+	@# /dev/null`: honcho would load .env over the environment (its DATABASE_URL may be the superuser's);
+	@# Django reads .env itself, under the environment.
 	@$(WITH_SERVICES) PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/.run/prometheus exec env -u MIGRATION_DATABASE_URL \
-		$(VENV)/bin/honcho start -f Procfile
+		$(VENV)/bin/honcho start -e /dev/null -f Procfile
 
 test: prepare
 	@$(WITH_SERVICES) $(VENV)/bin/pytest -rs

@@ -35,7 +35,10 @@ def connected_as_owner() -> Iterator[None]:
         yield
         return
     if connection.in_atomic_block:
-        raise RuntimeError("cannot switch to the owner role inside a transaction")
+        raise RuntimeError(
+            "cannot connect as the owner role (MIGRATION_DATABASE_URL) inside a transaction: "
+            "run migrate_schemas outside one (in tests: `committed_db`, or a subprocess)"
+        )
     before = {key: connection.settings_dict.get(key) for key in _CONNECTION_KEYS}
     connection.close()
     connection.settings_dict.update({key: owner[key] for key in _CONNECTION_KEYS})
