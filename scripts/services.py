@@ -228,8 +228,7 @@ def _with_role(url: str, user: str, password: str) -> str:
 ROLES_SQL = r"""
 DO $$ BEGIN CREATE ROLE {owner}; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
 DO $$ BEGIN CREATE ROLE {app}; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
--- CREATEDB: the test suite makes its test database as the owner.
-ALTER ROLE {owner} WITH LOGIN NOSUPERUSER CREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
+ALTER ROLE {owner} WITH LOGIN NOSUPERUSER {createdb} NOCREATEROLE NOREPLICATION NOBYPASSRLS
     PASSWORD {owner_password};
 ALTER ROLE {app} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
     PASSWORD {app_password};
@@ -294,12 +293,18 @@ def _kept_passwords() -> dict[str, str]:
 
 
 def bootstrap_roles(
-    url: str, *, owner: str = "", app: str = "", passwords: dict[str, str] | None = None
+    url: str,
+    *,
+    owner: str = "",
+    app: str = "",
+    passwords: dict[str, str] | None = None,
+    createdb: bool = True,
 ) -> tuple[str, str]:
     """With a superuser URL: creates the database, its owner and app roles; returns (app URL, owner URL).
 
     Idempotent. The roles are `<database>_owner` and `<database>_app` unless named; a role's password
-    is taken from `passwords` (by role name) or made.
+    is taken from `passwords` (by role name) or made. `createdb`: the owner may create databases, as
+    the test suite needs (it makes its test database as the owner).
     """
     ensure_database(url)
     name = database_name(url)
@@ -312,6 +317,7 @@ def bootstrap_roles(
         ROLES_SQL.format(
             owner=_identifier(owner),
             owner_name=_literal(owner),
+            createdb="CREATEDB" if createdb else "NOCREATEDB",
             app=_identifier(app),
             database=_identifier(name),
             owner_password=_literal(owner_password),
@@ -462,7 +468,11 @@ def roles() -> None:
     if not all(passwords.values()):
         raise SetupError("DATABASE_URL and MIGRATION_DATABASE_URL must carry the roles' passwords.")
     bootstrap_roles(
-        bootstrap, owner=unquote(owner.username or ""), app=unquote(app.username or ""), passwords=passwords
+        bootstrap,
+        owner=unquote(owner.username or ""),
+        app=unquote(app.username or ""),
+        passwords=passwords,
+        createdb=False,
     )
     print(f"Roles {owner.username} (owner) and {app.username} (app) are in place.")
 
