@@ -4,12 +4,12 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth.password_validation import validate_password
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from saas.admin_sites import platform_site, tenant_site
 from saas.exceptions import ApplicationError
+from saas.forms import ServiceCheckedForm
 
 from .models import TENANT_ROLES, Role, User
 from .services import (
@@ -39,11 +39,14 @@ class PlatformStaffAdmin(admin.ModelAdmin):
 # ---- Tenant users in each tenant's admin (issue 3): every write goes through accounts.services ----
 
 
-class TenantUserForm(forms.ModelForm):
-    """Checks the role rules as form errors; the service checks them again when saving."""
+class TenantUserForm(ServiceCheckedForm):
+    """Runs the services' rules (role, email, password) as form errors; the service checks them again
+    when saving."""
 
     actor: User  # set per request by TenantUserAdmin.get_form
-    role = forms.ChoiceField(choices=[(r.value, r.label) for r in TENANT_ROLES])
+    service_fields = {"password": "new_password"}
+
+    role = forms.ChoiceField(choices=[(r.value, r.label) for r in TENANT_ROLES], initial=Role.MEMBER)
     new_password = forms.CharField(
         label="Password",
         required=False,
@@ -60,33 +63,39 @@ class TenantUserForm(forms.ModelForm):
     def clean_email(self) -> str:
         return normalize_email(self.cleaned_data["email"])
 
-    def clean_new_password(self) -> str:
-        password: str = self.cleaned_data.get("new_password") or ""
-        if password:
-            validate_password(password, self.instance)
-        return password
+    def service_check(self, data: dict[str, Any]) -> None:
+        email, password = data["email"], data.get("new_password") or None
+        if self.instance.pk is None:
+            user_create_check(actor=self.actor, role=data["role"], email=email, password=password)
+        else:
+            user_change_check(
+                actor=self.actor,
+                user=User.objects.get(pk=self.instance.pk),
+                role=data["role"],
+                is_active=data.get("is_active", True),
+                email=email,
+                password=password,
+            )
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        role, is_active = data.get("role"), data.get("is_active", True)
-        if role is None:
-            return data
-        try:
-            if self.instance.pk is None:
-                user_create_check(actor=self.actor, role=role)
-            else:
-                current = User.objects.get(pk=self.instance.pk)
-                user_change_check(actor=self.actor, user=current, role=role, is_active=is_active)
-        except ApplicationError as exc:
-            raise forms.ValidationError(exc.message) from None
-        return data
+
+class TenantRoleFilter(admin.SimpleListFilter):
+    """The tenant's roles only: platform staff never live in a tenant's schema."""
+
+    title = "role"
+    parameter_name = "role"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(role.value, role.label) for role in TENANT_ROLES]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        return queryset.filter(role=self.value()) if self.value() else queryset
 
 
 @admin.register(User, site=tenant_site)
 class TenantUserAdmin(admin.ModelAdmin):
     form = TenantUserForm
     list_display = ["email", "first_name", "last_name", "role", "is_active", "created_at"]
-    list_filter = ["role", "is_active"]
+    list_filter = [TenantRoleFilter, "is_active"]
     search_fields = ["email", "first_name", "last_name"]
     readonly_fields = ["external_id", "created_at", "updated_at", "last_login"]
     actions = ["deactivate_selected"]
@@ -112,7 +121,9 @@ class TenantUserAdmin(admin.ModelAdmin):
             user_update(actor=actor, user=obj, **fields, **password)
             return
         created = user_create(actor=actor, password=data.get("new_password") or None, **fields)
-        obj.__dict__.update(created.__dict__)
+        # The admin logs and redirects to the form's instance: make it the row the service created.
+        obj.pk = created.pk
+        obj.refresh_from_db()
 
     @admin.action(description="Deactivate selected users")
     def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

@@ -98,6 +98,11 @@ def _check_password(password: str, user: User) -> None:
         raise ValidationError({"password": exc.messages}) from None
 
 
+def user_password_check(*, password: str, email: str = "", role: str = Role.MEMBER) -> None:
+    """The password validators for a would-be user, without writing (errors keyed `password`)."""
+    _check_password(password, User(email=normalize_email(email), role=role))
+
+
 def _save(user: User) -> None:
     """Saves in a savepoint; a concurrent insert of the same email still answers 400, not 500."""
     try:
@@ -143,17 +148,36 @@ def user_create(
     return user
 
 
-def user_create_check(*, actor: User, role: str) -> None:
-    """The role rules for a new user, without writing (the admin form shows them as errors)."""
+def user_create_check(
+    *, actor: User, role: str, email: str | None = None, password: str | None = None
+) -> None:
+    """The rules for a new user (role, and the email and password when given), without writing: the
+    admin form shows them as errors."""
     _check_role_choice(role)
     _check_grant(actor=actor, role=role)
+    if email is not None:
+        _check_email_free(normalize_email(email))
+    if password:
+        user_password_check(password=password, email=email or "", role=role)
 
 
 def user_change_check(
-    *, actor: User, user: User, role: str, is_active: bool, owners: list[int] | None = None
+    *,
+    actor: User,
+    user: User,
+    role: str,
+    is_active: bool,
+    owners: list[int] | None = None,
+    email: str | None = None,
+    password: str | None = None,
 ) -> None:
-    """The role rules for a change, without writing; `user_update` runs them again under lock."""
+    """The rules for a change (role, and the email and password when given), without writing;
+    `user_update` runs them again under lock."""
     _check_may_manage(actor=actor, user=user)
+    if email is not None:
+        _check_email_free(normalize_email(email), exclude_pk=user.pk)
+    if password:
+        _check_password(password, user)
     if role != user.role:
         _check_role_choice(role)
         if _is_self(actor, user):

@@ -24,7 +24,7 @@ PROTOCOL_LABELS = {"oidc": "OpenID Connect", "saml": "SAML"}
 @never_cache
 @ensure_csrf_cookie
 @csrf_protect
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def login_page(request: HttpRequest) -> HttpResponse:
     """`/login/`: email and password, plus one button per SSO protocol the tenant enabled."""
     next_path = safe_next(request.POST.get("next") or request.GET.get("next"))
@@ -65,7 +65,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "HEAD"])
 def home_page(request: HttpRequest) -> HttpResponse:
     """`/`: who is signed in; owners and admins also see the integrations' health section."""
     if not request.user.is_authenticated:

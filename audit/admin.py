@@ -11,10 +11,11 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, path
-from django_tenants.utils import schema_context, schema_exists
+from django_tenants.utils import schema_context
 
 from saas.admin_sites import platform_site, tenant_site
 from tenants.models import Tenant
+from tenants.selectors import tenant_with_schema_get
 
 from .models import AuditEntry
 from .services import tenant_trail_read
@@ -94,9 +95,10 @@ class PlatformAuditEntryAdmin(AuditEntryAdmin):
         return [tenant_trail, *super().get_urls()]
 
     def tenant_trail_view(self, request: HttpRequest, slug: str) -> HttpResponse:
-        tenant = Tenant.objects.filter(slug=slug).first()
-        if tenant is None or not schema_exists(tenant.schema_name):
-            raise Http404("No such tenant.")
+        try:
+            tenant = tenant_with_schema_get(slug=slug)
+        except Tenant.DoesNotExist:
+            raise Http404("No such tenant, or it was purged.") from None
         tenant_trail_read(tenant=tenant, via="admin")
         trail = TenantTrailAdmin(AuditEntry, self.admin_site)
         with schema_context(tenant.schema_name):

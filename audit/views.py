@@ -3,7 +3,7 @@ trail on platform routes (platform admins), or with `?tenant=SLUG` that tenant's
 
 from contextlib import nullcontext
 
-from django_tenants.utils import schema_context, schema_exists
+from django_tenants.utils import schema_context
 from drf_spectacular.utils import extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from saas.exceptions import ApplicationError
 from saas.permissions import IsPlatformAdmin, IsTenantAdmin
 from tenants.models import Tenant
-from tenants.slugs import is_valid_slug
+from tenants.selectors import tenant_with_schema_get
 
 from .selectors import entry_list
 from .serializers import AuditEntrySerializer, AuditFilterSerializer
@@ -20,10 +20,10 @@ from .services import tenant_trail_read
 
 
 def _tenant_for(slug: str) -> Tenant:
-    tenant = Tenant.objects.filter(slug=slug).first() if is_valid_slug(slug) else None
-    if tenant is None or not schema_exists(tenant.schema_name):
-        raise ApplicationError("No such tenant.", code="tenant_not_found", status_code=404)
-    return tenant
+    try:
+        return tenant_with_schema_get(slug=slug)
+    except Tenant.DoesNotExist:
+        raise ApplicationError("No such tenant.", code="tenant_not_found", status_code=404) from None
 
 
 class AuditEventListView(ListAPIView):  # type: ignore[type-arg]

@@ -7,15 +7,16 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django_tenants.utils import schema_context
 
 from saas.admin_sites import platform_site, tenant_site
 from tenants.models import Tenant
+from tenants.selectors import tenant_with_schema_get
 
 from .models import Endpoint, EventStatus, Service, WebhookEvent
+from .selectors import event_list
 from .services import REPLAYABLE, endpoint_update, events_replay, events_replay_ids
 
 
@@ -74,6 +75,9 @@ class WebhookEventAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the event row is the record of what a service sent: replay it, never delete it
+
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return tenant_site.has_permission(request)
 
@@ -84,37 +88,42 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
 
 def tenant_events_view(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    """Platform staff: one tenant's webhook events (filter by status/service), with replay."""
-    tenant = get_object_or_404(Tenant, pk=tenant_id)
+    """Platform staff: one tenant's webhook events (filter by status/service), with replay.
+
+    "Replay all" is a two-step POST: the first answers a confirmation page with the count, the
+    second (with `confirm`) replays. A tenant without a schema (purged) is a 404.
+    """
+    try:
+        tenant = tenant_with_schema_get(pk=tenant_id)
+    except Tenant.DoesNotExist:
+        raise Http404("No such tenant, or it was purged.") from None
     actor = f"platform:{getattr(request.user, 'email', '')}"
     status = request.GET.get("status") or ""
     service = request.GET.get("service") or ""
+    context = {**platform_site.each_context(request), "tenant": tenant, "status": status, "service": service}
     with schema_context(tenant.schema_name):
         if request.method == "POST":
-            if request.POST.get("replay_all") in REPLAYABLE:
-                count = events_replay(status=request.POST["replay_all"], service=service or None, actor=actor)
+            replay_all = request.POST.get("replay_all")
+            if replay_all in REPLAYABLE and not request.POST.get("confirm"):
+                count = event_list(status=replay_all, service=service or None).count()
+                title = f"Replay all {replay_all} events of {tenant.slug}?"
+                confirm = {**context, "title": title, "replay_all": replay_all, "count": count}
+                return TemplateResponse(request, "admin/integrations/tenant_events_confirm.html", confirm)
+            if replay_all in REPLAYABLE:
+                count = events_replay(status=replay_all, service=service or None, actor=actor)
             else:
                 ids = [int(i) for i in request.POST.getlist("event") if i.isdigit()]
                 count = events_replay_ids(ids=ids, actor=actor)
             messages.success(request, f"{count} event(s) of {tenant.slug} requeued.")
             return HttpResponseRedirect(request.get_full_path())
-        events = WebhookEvent.objects.all()
-        if status:
-            events = events.filter(status=status)
-        if service:
-            events = events.filter(service=service)
-        page = Paginator(events, 50).get_page(request.GET.get("page"))
+        page = Paginator(event_list(status=status, service=service), 50).get_page(request.GET.get("page"))
         rows = list(page.object_list)
-    context = {
-        **platform_site.each_context(request),
+    context |= {
         "title": f"Webhook events of {tenant.slug}",
-        "tenant": tenant,
         "page": page,
         "events": rows,
         "statuses": EventStatus.values,
         "services": Service.values,
-        "status": status,
-        "service": service,
         "replayable": REPLAYABLE,
     }
     return TemplateResponse(request, "admin/integrations/tenant_events.html", context)

@@ -114,7 +114,8 @@ class BreakerCollector:
     def collect(self) -> Any:
         from prometheus_client.core import GaugeMetricFamily
 
-        from tenants.models import Tenant, TenantStatus
+        from tenants.models import TenantStatus
+        from tenants.selectors import tenant_with_schema_list
 
         state = GaugeMetricFamily(
             "integration_circuit_state",
@@ -128,7 +129,7 @@ class BreakerCollector:
         )
         try:
             tenants = list(
-                Tenant.objects.filter(status=TenantStatus.ACTIVE).values_list("slug", "schema_name")
+                tenant_with_schema_list(status=TenantStatus.ACTIVE).values_list("slug", "schema_name")
             )
             for slug, schema in tenants:
                 for service in Service.values:

@@ -63,7 +63,8 @@ class BacklogCollector(Collector):
         from django.db import connection
         from django_tenants.utils import schema_context
 
-        from tenants.models import Tenant, TenantStatus
+        from tenants.models import TenantStatus
+        from tenants.selectors import tenant_with_schema_list
 
         from .models import Service
         from .selectors import backlog_by_service
@@ -76,9 +77,8 @@ class BacklogCollector(Collector):
             return dict(cached)
         totals = dict.fromkeys(Service.values, 0)
         previous = connection.schema_name
-        schemas = list(
-            Tenant.objects.exclude(status=TenantStatus.DELETED).values_list("schema_name", flat=True)
-        )
+        tenants = tenant_with_schema_list().exclude(status=TenantStatus.DELETED)
+        schemas = list(tenants.values_list("schema_name", flat=True))
         for schema in schemas:
             with schema_context(schema):
                 for service, count in backlog_by_service().items():

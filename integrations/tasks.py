@@ -5,7 +5,6 @@ and run inside it; the periodic ones start in public and dispatch one task per t
 """
 
 from celery import shared_task
-from django_tenants.utils import get_public_schema_name
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -37,13 +36,10 @@ def purge_tenant() -> int:
 
 
 def _active_schemas() -> list[str]:
-    from tenants.models import Tenant, TenantStatus
+    from tenants.models import TenantStatus
+    from tenants.selectors import tenant_with_schema_list
 
-    return list(
-        Tenant.objects.filter(status=TenantStatus.ACTIVE)
-        .exclude(schema_name=get_public_schema_name())
-        .values_list("schema_name", flat=True)
-    )
+    return list(tenant_with_schema_list(status=TenantStatus.ACTIVE).values_list("schema_name", flat=True))
 
 
 @shared_task(ignore_result=True)

@@ -9,7 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from saas.permissions import IsPlatformAdmin, IsTenantAdmin
-from tenants.models import Tenant, TenantStatus
+from tenants.models import TenantStatus
+from tenants.selectors import tenant_with_schema_list
 
 from .health import service_health
 
@@ -32,7 +33,7 @@ class PlatformHealthView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         tenants = []
-        for tenant in Tenant.objects.exclude(status=TenantStatus.DELETED).order_by("slug"):
+        for tenant in tenant_with_schema_list().exclude(status=TenantStatus.DELETED):
             with schema_context(tenant.schema_name):
                 tenants.append({"slug": tenant.slug, "name": tenant.name, "services": service_health()})
         connection.set_schema_to_public()

@@ -1,9 +1,11 @@
-"""Routes served on every host: health, OpenAPI schema and its documentation pages."""
+"""Routes served on every host: health, OpenAPI schema, its documentation pages and the favicon."""
 
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import health
+from .docs import RedocView, redoc_bundle_view
+from .views import favicon
 
 
 def common_urlpatterns(urlconf: str) -> list:  # type: ignore[type-arg]
@@ -13,5 +15,7 @@ def common_urlpatterns(urlconf: str) -> list:  # type: ignore[type-arg]
         path("api/schema/", SpectacularAPIView.as_view(urlconf=urlconf), name="schema"),
         # The split view serves its init script as a file, so the CSP can forbid inline scripts.
         path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
-        path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+        path("redoc", RedocView.as_view(url_name="schema"), name="redoc"),
+        path("redoc/redoc.standalone.js", redoc_bundle_view, name="redoc-bundle"),
+        path("favicon.ico", favicon, name="favicon"),
     ]

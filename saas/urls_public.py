@@ -9,6 +9,7 @@ from .admin_sites import platform_site
 from .metrics import metrics_view
 from .routers import OptionalSlashRouter
 from .urls_common import common_urlpatterns
+from .views import platform_home
 
 router = OptionalSlashRouter()
 router.register("tenants", TenantViewSet, basename="tenant")
@@ -23,6 +24,7 @@ urlpatterns = [
     path("admin/", platform_site.urls),
     re_path(r"^metrics/?$", metrics_view, name="metrics"),
     *common_urlpatterns("saas.urls_public"),
+    path("", platform_home, name="platform-home"),
 ]
 
 handler400 = "saas.exceptions.bad_request"

@@ -1,5 +1,6 @@
-"""Platform admin for tenants: every write goes through tenants.services."""
+"""Platform admin for tenants: every write goes through tenants.services, whose checks the forms run."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -8,20 +9,30 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from saas.admin_sites import platform_site
 
-from .forms import TenantCreateForm
+from .forms import TenantChangeForm, TenantCreateForm, split_domains
 from .models import Domain, Tenant
 from .services import tenant_activate, tenant_create, tenant_delete, tenant_suspend, tenant_update
 
 
 class DomainInline(admin.TabularInline):
+    """The tenant's domains, read only: they change through the form's "Custom domains" field."""
+
     model = Domain
     extra = 0
     fields = ["domain", "is_primary", "created_at"]
-    readonly_fields = ["created_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Tenant, site=platform_site)
@@ -29,12 +40,11 @@ class TenantAdmin(admin.ModelAdmin):
     list_display = ["slug", "name", "plan", "status", "rate_limit_per_minute", "created_at"]
     list_filter = ["status", "plan"]
     search_fields = ["slug", "name", "domains__domain"]
-    readonly_fields = ["schema_name", "status", "created_at", "updated_at", "audit_trail"]
+    readonly_fields = ["schema_name", "status", "purged_at", "created_at", "updated_at", "audit_trail"]
     actions = ["suspend_selected", "activate_selected"]
 
     def get_form(self, request: HttpRequest, obj: Tenant | None = None, **kwargs: Any) -> type[ModelForm]:
-        if obj is None:
-            kwargs["form"] = TenantCreateForm
+        kwargs["form"] = TenantCreateForm if obj is None else TenantChangeForm
         return super().get_form(request, obj, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
@@ -53,7 +63,9 @@ class TenantAdmin(admin.ModelAdmin):
             "name",
             "plan",
             "rate_limit_per_minute",
+            "custom_domains",
             "status",
+            "purged_at",
             "schema_name",
             "tenant_data",
             "created_at",
@@ -61,17 +73,21 @@ class TenantAdmin(admin.ModelAdmin):
             "audit_trail",
         ]
 
-    @admin.display(description="Audit trail")
-    def audit_trail(self, obj: Tenant) -> str:
-        url = reverse("platform_admin:audit_auditentry_tenant", args=[obj.slug])
-        return format_html('<a href="{}">Open the audit trail of {}</a>', url, obj.slug)
-
     def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
         return [*self.readonly_fields, "slug", "tenant_data"] if obj else []
+
+    @admin.display(description="Audit trail")
+    def audit_trail(self, obj: Tenant) -> str:
+        if obj.is_purged:
+            return _purged_note(obj)
+        url = reverse("platform_admin:audit_auditentry_tenant", args=[obj.slug])
+        return format_html('<a href="{}">Open the audit trail of {}</a>', url, obj.slug)
 
     @admin.display(description="Tenant data")
     def tenant_data(self, obj: Tenant) -> str:
         """Links to the apps' platform views of this tenant's data (see PlatformAdminSite.register_view)."""
+        if obj.is_purged:
+            return _purged_note(obj)
         links = [
             format_html(
                 '<a href="{}">{}</a>',
@@ -86,15 +102,17 @@ class TenantAdmin(admin.ModelAdmin):
         return [DomainInline] if obj else []
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: ModelForm, change: bool) -> None:
+        data = form.cleaned_data
         if change:
             tenant_update(
                 tenant=obj,
+                name=obj.name,
+                plan=obj.plan,
                 clear_rate_limit=obj.rate_limit_per_minute is None,
                 rate_limit_per_minute=obj.rate_limit_per_minute,
+                domains=split_domains(data.get("custom_domains", "")),
             )
             return
-        data = form.cleaned_data
-        domains = [d.strip() for d in data.get("extra_domains", "").split(",") if d.strip()]
         created = tenant_create(
             slug=obj.slug,
             name=obj.name,
@@ -102,9 +120,11 @@ class TenantAdmin(admin.ModelAdmin):
             rate_limit_per_minute=obj.rate_limit_per_minute,
             owner_email=data["owner_email"],
             owner_password=data["owner_password"],
-            domains=domains,
+            domains=split_domains(data.get("extra_domains", "")),
         )
-        obj.__dict__.update(created.__dict__)
+        # The admin logs and redirects to the form's instance: make it the row the service created.
+        obj.pk = created.pk
+        obj.refresh_from_db()
 
     def delete_model(self, request: HttpRequest, obj: Tenant) -> None:
         tenant_delete(tenant=obj)
@@ -115,22 +135,45 @@ class TenantAdmin(admin.ModelAdmin):
 
     @admin.action(description="Suspend selected tenants")
     def suspend_selected(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
-        self._apply(request, queryset, tenant_suspend)
+        self._apply(request, queryset, tenant_suspend, "Suspended")
 
     @admin.action(description="Activate selected tenants")
     def activate_selected(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
-        self._apply(request, queryset, tenant_activate)
+        self._apply(request, queryset, tenant_activate, "Activated")
 
-    def _apply(self, request: HttpRequest, queryset: QuerySet[Tenant], service: Any) -> None:
+    def _apply(
+        self, request: HttpRequest, queryset: QuerySet[Tenant], service: Callable[..., Tenant], done: str
+    ) -> None:
+        changed: list[str] = []
         for tenant in queryset:
             try:
                 service(tenant=tenant)
             except ValidationError as exc:
                 self.message_user(request, f"{tenant.slug}: {'; '.join(exc.messages)}", messages.ERROR)
+            else:
+                changed.append(tenant.slug)
+        if changed:
+            self.message_user(request, f"{done}: {', '.join(changed)}.", messages.SUCCESS)
+
+
+def _purged_note(tenant: Tenant) -> str:
+    when = date_format(tenant.purged_at, "DATETIME_FORMAT") if tenant.purged_at else ""
+    return format_html("Purged on {}: its schema and data are gone.", when)
 
 
 @admin.register(Domain, site=platform_site)
 class DomainAdmin(admin.ModelAdmin):
+    """Every tenant's domains, to look up; they change on the tenant's page (through tenant_update)."""
+
     list_display = ["domain", "tenant", "is_primary", "created_at"]
     search_fields = ["domain", "tenant__slug"]
     list_select_related = ["tenant"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

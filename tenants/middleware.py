@@ -12,7 +12,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django_tenants.utils import get_public_schema_name
 
-from saas.exceptions import error_response
+from saas.exceptions import error_for
 
 from .models import Tenant
 from .selectors import tenant_for_slug, tenant_slug_for_domain
@@ -84,7 +84,8 @@ class TenantRoutingMiddleware:
         try:
             host_slug = _slug_from_host(_hostname(request))
         except UnknownHost:
-            return error_response("bad_request", "This host is not served here.", 400)
+            message = "This host is not served here."
+            return error_for(request, "bad_request", message, 400, page="unknown_host")
         if host_slug is not None:
             named["host"] = host_slug
 
@@ -94,9 +95,10 @@ class TenantRoutingMiddleware:
             return self.get_response(request)
 
         if not all(is_valid_slug(slug) for slug in named.values()):
-            return error_response("tenant_not_found", "No such tenant.", 404)
+            return error_for(request, "tenant_not_found", "No such tenant.", 404)
         if len(set(named.values())) > 1:
-            return error_response(
+            return error_for(
+                request,
                 "tenant_conflict",
                 "The request names more than one tenant.",
                 400,
@@ -104,9 +106,9 @@ class TenantRoutingMiddleware:
             )
         tenant = tenant_for_slug(slug=next(iter(named.values())))
         if tenant is None:
-            return error_response("tenant_not_found", "No such tenant.", 404)
+            return error_for(request, "tenant_not_found", "No such tenant.", 404)
         if not tenant.is_active:
-            return error_response("tenant_inactive", "This tenant is not active.", 403)
+            return error_for(request, "tenant_inactive", "This tenant is not active.", 403)
 
         if match:
             request.path_info = "/api/v1/" + match["rest"]

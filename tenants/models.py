@@ -26,6 +26,9 @@ class Tenant(TenantMixin):
     rate_limit_per_minute = models.PositiveIntegerField(
         null=True, blank=True, help_text="Overrides the plan's per-minute request budget."
     )
+    # Set by a purge, which drops the schema and keeps the row (a slug is never reused): nothing that
+    # iterates tenants may then enter the schema (tenants.selectors.tenant_with_schema_list).
+    purged_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -45,6 +48,10 @@ class Tenant(TenantMixin):
     @property
     def is_active(self) -> bool:
         return self.status == TenantStatus.ACTIVE
+
+    @property
+    def is_purged(self) -> bool:
+        return self.purged_at is not None
 
 
 class Domain(DomainMixin):

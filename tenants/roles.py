@@ -2,7 +2,7 @@
 
 The owner role (MIGRATION_DATABASE_URL) owns every schema, table, sequence and function. The app
 role (DATABASE_URL) owns nothing: it reads and writes rows as `public.saas_grant_app` allows it
-(tenants migration 0003), which `migrate_schemas` applies to every schema it migrates. Not being an
+(tenants migration 0004), which `migrate_schemas` applies to every schema it migrates. Not being an
 owner or a superuser, the app role cannot disable, drop or bypass the audit trail's triggers, and
 it holds no UPDATE, DELETE or TRUNCATE on the trail at all. It creates and drops tenant schemas
 only through the owner's SECURITY DEFINER functions `saas_tenant_schema_create/_drop`.

@@ -4,7 +4,9 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django_tenants.utils import get_public_schema_name
 
 from .models import Domain, Tenant
 from .routing_cache import MISSING, local_cache
@@ -88,8 +90,49 @@ def tenant_slug_for_domain(*, host: str) -> str | None:
     return slug
 
 
+# The catalogue probe catches what `purged_at` cannot: a schema dropped outside the purge service.
+_SCHEMAS = RawSQL("SELECT nspname FROM pg_namespace", ())
+
+
+def tenant_with_schema_list(*, status: str | None = None) -> QuerySet[Tenant]:
+    """Tenants whose schema exists (never a purged one, never public): what migrations, beat's
+    per-tenant dispatch, health, audit checks and admin pages may enter. One query."""
+    tenants = (
+        Tenant.objects.filter(purged_at__isnull=True)
+        .exclude(schema_name=get_public_schema_name())
+        .filter(schema_name__in=_SCHEMAS)
+        .order_by("slug")
+    )
+    return tenants.filter(status=status) if status else tenants
+
+
+def tenant_with_schema_get(*, slug: str | None = None, pk: int | None = None) -> Tenant:
+    """One tenant by slug or id whose schema can be entered; `Tenant.DoesNotExist` when unknown or
+    purged (the caller answers 404)."""
+    if slug is not None and not is_valid_slug(slug):
+        raise Tenant.DoesNotExist
+    lookup = {"slug": slug} if slug is not None else {"pk": pk}
+    return tenant_with_schema_list().get(**lookup)
+
+
 def tenant_list() -> QuerySet[Tenant]:
     return Tenant.objects.prefetch_related("domains").order_by("slug")
+
+
+def tenant_search(*, tenants: QuerySet[Tenant], text: str) -> QuerySet[Tenant]:
+    """Tenants whose slug, name or one of whose domains contains `text`, case-insensitively; each
+    once, however many of its domains match."""
+    text = text.strip()
+    if not text:
+        return tenants
+    domain_matches = Domain.objects.filter(tenant=OuterRef("pk"), domain__icontains=text)
+    return tenants.filter(Q(slug__icontains=text) | Q(name__icontains=text) | Exists(domain_matches))
+
+
+def tenant_custom_domains(*, tenant: Tenant) -> list[str]:
+    """The tenant's own domains: all but its `<slug>.<SAAS_BASE_DOMAIN>` sub-domain."""
+    primary = f"{tenant.slug}.{settings.SAAS_BASE_DOMAIN}"
+    return [d.domain for d in tenant.domains.all() if d.domain != primary]
 
 
 def tenant_get(*, slug: str) -> Tenant:

@@ -40,6 +40,7 @@ class TenantSerializer(serializers.ModelSerializer):
             "status",
             "rate_limit_per_minute",
             "domains",
+            "purged_at",
             "created_at",
             "updated_at",
         ]

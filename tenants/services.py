@@ -9,18 +9,21 @@ creation falls back to running the migrations, which only the owner role may (te
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 from django_tenants.utils import quote_schema_name, schema_context, schema_exists
 
 from accounts.models import Role
-from accounts.services import user_create
+from accounts.services import user_create, user_password_check
 from saas.exceptions import ApplicationError
 
 from .models import Domain, Plan, Tenant, TenantStatus
@@ -78,7 +81,33 @@ def _create_schema(tenant: Tenant) -> None:
     connection.set_schema_to_public()
 
 
+class _Errors:
+    """Collects the ValidationErrors of several checks, so a form or request gets them all at once."""
+
+    def __init__(self) -> None:
+        self.by_field: dict[str, list[str]] = {}
+
+    @contextmanager
+    def collect(self, *, key: str | None = None) -> Iterator[None]:
+        try:
+            yield
+        except ValidationError as exc:
+            by_field = {key: exc.messages} if key else exc.message_dict
+            for field, messages in by_field.items():
+                self.by_field.setdefault(field, []).extend(messages)
+
+    def raise_any(self) -> None:
+        if self.by_field:
+            raise ValidationError(self.by_field)
+
+
+def _primary_domain(slug: str) -> str:
+    return f"{slug}.{settings.SAAS_BASE_DOMAIN}"
+
+
 def _clean_domains(domains: Iterable[str], *, slug: str, exclude_tenant: Tenant | None = None) -> list[str]:
+    """The custom domains, normalised, without the tenant's own sub-domain; refuses malformed ones,
+    other tenants' sub-domains and domains in use."""
     cleaned: list[str] = []
     errors: list[str] = []
     base = settings.SAAS_BASE_DOMAIN
@@ -86,20 +115,68 @@ def _clean_domains(domains: Iterable[str], *, slug: str, exclude_tenant: Tenant 
         domain = str(raw).strip().lower().rstrip(".")
         if not _HOSTNAME_RE.match(domain) or domain == base:
             errors.append(f"{raw!r} is not a valid domain.")
-        elif domain.endswith("." + base) and domain != f"{slug}.{base}":
+        elif domain.endswith("." + base) and domain != _primary_domain(slug):
             errors.append(f"{domain} is reserved for another tenant's sub-domain.")
         elif Domain.objects.filter(domain=domain).exclude(tenant=exclude_tenant).exists():
             errors.append(f"{domain} is already in use.")
-        elif domain not in cleaned:
+        elif domain not in cleaned and domain != _primary_domain(slug):
             cleaned.append(domain)
     if errors:
         raise ValidationError({"domains": errors})
     return cleaned
 
 
+def _check_slug(slug: str) -> None:
+    if not is_valid_slug(slug):
+        reason = "is reserved" if slug in RESERVED_SLUGS else "must match ^[a-z][a-z0-9-]{1,30}$"
+        raise ValidationError({"slug": [f"The slug {reason}."]})
+    if Tenant.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": ["This slug is taken (slugs are never reused)."]})
+    primary = _primary_domain(slug)
+    if Domain.objects.filter(domain=primary).exists():
+        raise ValidationError({"slug": [f"Its sub-domain {primary} is already in use."]})
+
+
 def _check_plan(plan: str) -> None:
     if plan not in Plan.values:
         raise ValidationError({"plan": [f"Must be one of {', '.join(Plan.values)}."]})
+
+
+_RATE_LIMIT_MAX = 10_000_000
+
+
+def _check_rate_limit(rate_limit_per_minute: int | None) -> None:
+    if rate_limit_per_minute is not None and not 1 <= rate_limit_per_minute <= _RATE_LIMIT_MAX:
+        raise ValidationError({"rate_limit_per_minute": [f"Must be between 1 and {_RATE_LIMIT_MAX}."]})
+
+
+def tenant_create_check(
+    *,
+    slug: str,
+    plan: str = Plan.FREE,
+    owner_email: str,
+    owner_password: str,
+    domains: Iterable[str] = (),
+    rate_limit_per_minute: int | None = None,
+) -> list[str]:
+    """Everything `tenant_create` refuses, without writing, as one ValidationError keyed by argument
+    name (the admin form shows it on its fields); returns the custom domains, cleaned."""
+    errors = _Errors()
+    with errors.collect():
+        _check_slug(slug)
+    with errors.collect():
+        _check_plan(plan)
+    with errors.collect():
+        _check_rate_limit(rate_limit_per_minute)
+    with errors.collect(key="owner_email"):
+        validate_email(owner_email)
+    with errors.collect(key="owner_password"):
+        user_password_check(password=owner_password, email=owner_email, role=Role.OWNER)
+    extra: list[str] = []
+    with errors.collect():
+        extra = _clean_domains(domains, slug=slug)
+    errors.raise_any()
+    return extra
 
 
 def tenant_create(
@@ -113,32 +190,60 @@ def tenant_create(
     rate_limit_per_minute: int | None = None,
 ) -> Tenant:
     """Creates the tenant, its schema, `<slug>.<SAAS_BASE_DOMAIN>` and its owner, all or nothing."""
-    if not is_valid_slug(slug):
-        reason = "is reserved" if slug in RESERVED_SLUGS else "must match ^[a-z][a-z0-9-]{1,30}$"
-        raise ValidationError({"slug": [f"The slug {reason}."]})
-    if Tenant.objects.filter(slug=slug).exists():
-        raise ValidationError({"slug": ["This slug is taken (slugs are never reused)."]})
-    _check_plan(plan)
-    primary = f"{slug}.{settings.SAAS_BASE_DOMAIN}"
-    extra = [d for d in _clean_domains(domains, slug=slug) if d != primary]
-
-    with transaction.atomic():
-        tenant = Tenant(
-            slug=slug,
-            name=name,
-            plan=plan,
-            schema_name=schema_name_for(slug),
-            rate_limit_per_minute=rate_limit_per_minute,
-        )
-        tenant.full_clean()
-        tenant.save()
-        _create_schema(tenant)
-        Domain.objects.create(domain=primary, tenant=tenant, is_primary=True)
-        for domain in extra:
-            Domain.objects.create(domain=domain, tenant=tenant, is_primary=False)
-        with schema_context(tenant.schema_name):
-            user_create(email=owner_email, password=owner_password, role=Role.OWNER)
+    checks = {
+        "slug": slug,
+        "plan": plan,
+        "owner_email": owner_email,
+        "owner_password": owner_password,
+        "domains": list(domains),
+        "rate_limit_per_minute": rate_limit_per_minute,
+    }
+    extra = tenant_create_check(**checks)
+    try:
+        with transaction.atomic():
+            tenant = Tenant(
+                slug=slug,
+                name=name,
+                plan=plan,
+                schema_name=schema_name_for(slug),
+                rate_limit_per_minute=rate_limit_per_minute,
+            )
+            tenant.full_clean()
+            tenant.save()
+            _create_schema(tenant)
+            Domain.objects.create(domain=_primary_domain(slug), tenant=tenant, is_primary=True)
+            for domain in extra:
+                Domain.objects.create(domain=domain, tenant=tenant, is_primary=False)
+            with schema_context(tenant.schema_name):
+                user_create(email=owner_email, password=owner_password, role=Role.OWNER)
+    except IntegrityError:
+        # A concurrent creation took the slug or a domain after the checks: they now say which.
+        tenant_create_check(**checks)
+        raise
     return tenant
+
+
+def tenant_update_check(
+    *,
+    tenant: Tenant,
+    plan: str | None = None,
+    rate_limit_per_minute: int | None = None,
+    domains: Iterable[str] | None = None,
+) -> list[str] | None:
+    """What `tenant_update` refuses, without writing; returns the custom domains cleaned (None when
+    `domains` is not given)."""
+    errors = _Errors()
+    if plan is not None:
+        with errors.collect():
+            _check_plan(plan)
+    with errors.collect():
+        _check_rate_limit(rate_limit_per_minute)
+    cleaned: list[str] | None = None
+    if domains is not None:
+        with errors.collect():
+            cleaned = _clean_domains(domains, slug=tenant.slug, exclude_tenant=tenant)
+    errors.raise_any()
+    return cleaned
 
 
 def tenant_update(
@@ -151,25 +256,30 @@ def tenant_update(
     domains: Iterable[str] | None = None,
 ) -> Tenant:
     """Updates the editable fields; `domains` replaces the custom domains (the sub-domain stays)."""
+    wanted = tenant_update_check(
+        tenant=tenant, plan=plan, rate_limit_per_minute=rate_limit_per_minute, domains=domains
+    )
     if plan is not None:
-        _check_plan(plan)
         tenant.plan = plan
     if name is not None:
         tenant.name = name
     if rate_limit_per_minute is not None or clear_rate_limit:
         tenant.rate_limit_per_minute = rate_limit_per_minute
-    with transaction.atomic():
-        tenant.full_clean()
-        tenant.save()
-        if domains is not None:
-            primary = f"{tenant.slug}.{settings.SAAS_BASE_DOMAIN}"
-            wanted = set(_clean_domains(domains, slug=tenant.slug, exclude_tenant=tenant)) - {primary}
-            for domain in tenant.domains.exclude(domain=primary):
-                if domain.domain not in wanted:
-                    domain.delete()
-            existing = set(tenant.domains.values_list("domain", flat=True))
-            for domain in sorted(wanted - existing):
-                Domain.objects.create(domain=domain, tenant=tenant, is_primary=False)
+    try:
+        with transaction.atomic():
+            tenant.full_clean()
+            tenant.save()
+            if wanted is not None:
+                for domain in tenant.domains.exclude(domain=_primary_domain(tenant.slug)):
+                    if domain.domain not in wanted:
+                        domain.delete()
+                existing = set(tenant.domains.values_list("domain", flat=True))
+                for domain in sorted(set(wanted) - existing):
+                    Domain.objects.create(domain=domain, tenant=tenant, is_primary=False)
+    except IntegrityError:
+        tenant_update_check(tenant=tenant, domains=domains)  # a concurrent writer took a domain
+        raise
+    tenant.refresh_from_db()  # as stored, and without the domains a caller prefetched before the change
     return tenant
 
 
@@ -194,12 +304,14 @@ def tenant_activate(*, tenant: Tenant) -> Tenant:
 
 
 def tenant_delete(*, tenant: Tenant, purge: bool = False) -> Tenant:
-    """Marks the tenant deleted (routing stops); with `purge`, drops its schema and frees its domains.
+    """Marks the tenant deleted (routing stops); with `purge`, drops its schema, frees its domains and
+    records `purged_at`, so nothing that iterates tenants enters the schema again.
 
     The row stays in both cases, so the slug is never reused.
     """
     with transaction.atomic():
-        _set_status(tenant, TenantStatus.DELETED)
+        tenant.status = TenantStatus.DELETED
+        fields = ["status", "updated_at"]
         if purge:
             for domain in tenant.domains.all():
                 domain.delete()
@@ -207,6 +319,9 @@ def tenant_delete(*, tenant: Tenant, purge: bool = False) -> Tenant:
                 with connection.cursor() as cursor:
                     # Fire deferred FK checks first: a schema with pending trigger events can't be dropped.
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                    # As the owner, who owns the schema (tenants migration 0003).
+                    # As the owner, who owns the schema (tenants migration 0004).
                     cursor.execute("SELECT public.saas_tenant_schema_drop(%s)", [tenant.schema_name])
+            tenant.purged_at = tenant.purged_at or timezone.now()
+            fields.append("purged_at")
+        tenant.save(update_fields=fields)
     return tenant

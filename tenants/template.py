@@ -13,7 +13,7 @@ The snapshot is keyed by the template's applied migrations; when it is missing o
 pg_dump is not installed), creation falls back to running the migrations.
 
 The snapshot is taken by the owner role (`migrate_schemas`) and replayed by the owner's
-`saas_tenant_schema_create` (tenants migration 0003), which reads it itself: the app role, which
+`saas_tenant_schema_create` (tenants migration 0004), which reads it itself: the app role, which
 creates tenants at run time, may neither write the snapshot nor create a schema of its own.
 """
 

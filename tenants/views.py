@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from saas.permissions import IsPlatformAdmin
 
+from .filters import TenantFilter
 from .models import Tenant
 from .selectors import tenant_get, tenant_list
 from .serializers import TenantCreateSerializer, TenantSerializer, TenantUpdateSerializer
@@ -21,6 +22,7 @@ class TenantViewSet(viewsets.GenericViewSet):
     permission_classes = [IsPlatformAdmin]
     lookup_field = "slug"
     lookup_value_regex = "[^/]+"
+    filterset_class = TenantFilter
 
     def get_queryset(self) -> QuerySet[Tenant]:
         return tenant_list()
@@ -32,7 +34,7 @@ class TenantViewSet(viewsets.GenericViewSet):
             raise NotFound() from None
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request: Request, slug: str) -> Response:

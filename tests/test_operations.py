@@ -96,6 +96,7 @@ def test_production_settings_pass_check_deploy():
         "DJANGO_ENV": "production",
         "DJANGO_SETTINGS_MODULE": "saas.settings.base",
         "SECRET_KEY": "p" * 20 + "-long-and-random-production-secret-0123456789",
+        "METRICS_TOKEN": "scrape-token-0123456789-abcdefghij",  # required in production (saas.E001)
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

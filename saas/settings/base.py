@@ -83,6 +83,7 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_prometheus",  # /metrics: request, latency and database metrics
+    "saas",  # system checks (saas/checks.py), the platform's static files and error pages
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",  # refresh tokens of platform staff
     "django_filters",
@@ -140,6 +141,8 @@ if MIGRATION_DATABASE["NAME"] != DATABASES["default"]["NAME"]:
     )
 # The role that privileges are granted to after every migration (tenants/roles.py).
 DATABASE_APP_ROLE = DATABASES["default"]["USER"]
+# django-tenants' backend wraps this one: django-prometheus' instruments queries (django_db_* series).
+ORIGINAL_BACKEND = "django_prometheus.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
@@ -318,6 +321,7 @@ SAAS_MAX_JSON_DEPTH = env.int("SAAS_MAX_JSON_DEPTH", default=32)
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["saas.parsers.StrictJSONParser"]
 
 CSRF_COOKIE_HTTPONLY = True  # pages embed the token; no script needs to read the cookie
+CSRF_FAILURE_VIEW = "saas.exceptions.csrf_failure"  # the platform's error page, not Django's debug-like one
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -414,6 +418,11 @@ CELERY_BEAT_SCHEDULE.update(
 # Prometheus: with PROMETHEUS_MULTIPROC_DIR set (make run sets it), every gunicorn worker and Celery
 # process writes its samples there and /metrics adds them up.
 PROMETHEUS_EXPORT_MIGRATIONS = False
+# /metrics names every tenant: with METRICS_TOKEN set it needs `Authorization: Bearer <token>`; with
+# METRICS_ALLOWED_NETWORKS (CIDRs, the client IP of saas/net.py) the client must be inside one; with
+# both, both apply. Production must set one (`check --deploy`: saas.E001) and refuses to serve otherwise.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = [n.strip() for n in env.list("METRICS_ALLOWED_NETWORKS", default=[]) if n.strip()]
 # Adds the `test.*` event types of integrations/providers/testing.py (tests and benchmarks only).
 WEBHOOK_TEST_EVENT_TYPES = env.bool("WEBHOOK_TEST_EVENT_TYPES", default=False)
 

@@ -6,8 +6,14 @@ from urllib.parse import urlparse, urlunparse
 
 import environ
 
+# A developer's scrape restriction in .env must not close /metrics to the tests (the tests that
+# need one set it themselves); one given in the environment still counts.
+_METRICS_VARS = ("METRICS_TOKEN", "METRICS_ALLOWED_NETWORKS")
+_explicit_metrics = {name for name in _METRICS_VARS if name in os.environ}
 # Read .env first so a checkout can name its own TEST_REDIS_URL / DATABASE_URL there.
 environ.Env.read_env(Path(__file__).resolve().parents[2] / ".env", overwrite=False)
+for _name in set(_METRICS_VARS) - _explicit_metrics:
+    os.environ.pop(_name, None)
 
 os.environ.setdefault("DJANGO_ENV", "test")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 32)

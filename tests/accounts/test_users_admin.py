@@ -118,3 +118,75 @@ def test_no_delete_in_the_tenant_admin(tenant_a, make_user):
     client = admin_client(tenant_a, make_user(tenant_a, Role.OWNER))
     assert client.post(f"/admin/accounts/user/{member.pk}/delete/", {"post": "yes"}).status_code == 403
     assert reload(tenant_a, member).is_active is True
+
+
+# ---- Typos are form errors with the API's messages; sensible defaults (issue 11, item 9) ----
+
+
+def test_add_user_defaults_to_member(tenant_a, make_user):
+    page = admin_client(tenant_a, make_user(tenant_a, Role.OWNER)).get("/admin/accounts/user/add/")
+    assert page.status_code == 200
+    assert page.context["adminform"].form["role"].value() == "member"
+    assert '<option value="member" selected>' in page.content.decode()
+
+
+def test_role_filter_lists_tenant_roles_only(tenant_a, make_user):
+    page = admin_client(tenant_a, make_user(tenant_a, Role.OWNER)).get("/admin/accounts/user/")
+    html = page.content.decode()
+    assert "?role=owner" in html
+    assert "?role=member" in html
+    assert "platform_admin" not in html
+    assert "Platform Admin" not in html
+    member = make_user(tenant_a, Role.MEMBER)
+    owner_only = admin_client(tenant_a, make_user(tenant_a, Role.OWNER)).get(
+        "/admin/accounts/user/?role=owner"
+    )
+    assert member.email not in owner_only.content.decode()
+
+
+def test_duplicate_email_shows_the_api_message(tenant_a, make_user, client_for):
+    owner = make_user(tenant_a, Role.OWNER)
+    taken = make_user(tenant_a, Role.MEMBER)
+    client = admin_client(tenant_a, owner)
+    add = client.post("/admin/accounts/user/add/", {**FORM, "email": taken.email.upper(), "role": "member"})
+    assert add.status_code == 200
+    api = client_for(tenant_a, owner).post(
+        "/api/v1/users/", {"email": taken.email.upper(), "password": PASSWORD, "role": "member"}
+    )
+    assert api.status_code == 400
+    message = api.json()["error"]["details"]["email"][0]
+    assert add.context["adminform"].form.errors["email"] == [message]
+
+    other = make_user(tenant_a, Role.MEMBER)
+    change = client.post(
+        f"/admin/accounts/user/{other.pk}/change/", {**FORM, "email": taken.email, "role": "member"}
+    )
+    assert change.status_code == 200
+    assert change.context["adminform"].form.errors["email"] == [message]
+    assert reload(tenant_a, other).email == other.email
+
+
+def test_weak_password_shows_the_api_message(tenant_a, make_user, client_for):
+    owner = make_user(tenant_a, Role.OWNER)
+    add = admin_client(tenant_a, owner).post(
+        "/admin/accounts/user/add/",
+        {**FORM, "email": "weak@example.test", "role": "member", "new_password": "a"},
+    )
+    api = client_for(tenant_a, owner).post(
+        "/api/v1/users/", {"email": "weak@example.test", "password": "a", "role": "member"}
+    )
+    assert api.status_code == 400
+    assert add.context["adminform"].form.errors["new_password"] == api.json()["error"]["details"]["password"]
+
+
+def test_added_user_page_follows(tenant_a, make_user):
+    client = admin_client(tenant_a, make_user(tenant_a, Role.OWNER))
+    response = client.post(
+        "/admin/accounts/user/add/",
+        {**FORM, "email": "follow@example.test", "role": "member", "new_password": PASSWORD},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "follow@example.test" in response.content.decode()
+    with schema_context(tenant_a.schema_name):
+        assert User.objects.get(email="follow@example.test").role == "member"

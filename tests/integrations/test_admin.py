@@ -94,14 +94,44 @@ def test_platform_admin_sees_and_replays_a_tenants_events(tenant_a, tenant_b, pl
     assert status_of(tenant_a, event) == EventStatus.RECEIVED
     assert status_of(tenant_b, other) == EventStatus.DEAD
 
-    assert (
-        client.post(
-            reverse("platform_admin:tenant-webhook-events", kwargs={"tenant_id": tenant_b.pk}),
-            {"replay_all": "dead"},
-        ).status_code
-        == 302
-    )
+    beta_url = reverse("platform_admin:tenant-webhook-events", kwargs={"tenant_id": tenant_b.pk})
+    assert client.post(beta_url, {"replay_all": "dead", "confirm": "yes"}).status_code == 302
     assert status_of(tenant_b, other) == EventStatus.RECEIVED
+
+
+def test_replay_all_dead_asks_for_confirmation_first(tenant_a, tenant_b, platform_admin):
+    event, other = dead_event(tenant_a), dead_event(tenant_b)
+    client = admin_client(None, platform_admin)
+    url = reverse("platform_admin:tenant-webhook-events", kwargs={"tenant_id": tenant_a.pk})
+    assert 'name="replay_all" value="dead"' in client.get(url).content.decode()
+
+    ask = client.post(url + "?service=user-service", {"replay_all": "dead"})
+    assert ask.status_code == 200
+    page = ask.content.decode()
+    assert "Replay all dead events of alpha?" in page
+    assert "<strong>1</strong> dead event of alpha from user-service" in page
+    assert 'name="confirm" value="yes"' in page
+    assert status_of(tenant_a, event) == EventStatus.DEAD  # nothing replayed yet
+
+    done = client.post(url + "?service=user-service", {"replay_all": "dead", "confirm": "yes"}, follow=True)
+    assert done.status_code == 200
+    assert "1 event(s) of alpha requeued." in done.content.decode()
+    assert status_of(tenant_a, event) == EventStatus.RECEIVED
+    assert status_of(tenant_b, other) == EventStatus.DEAD
+
+
+def test_tenant_admin_cannot_delete_webhook_events(tenant_a, make_user):
+    event = dead_event(tenant_a)
+    client = admin_client(tenant_a, make_user(tenant_a, Role.OWNER))
+    listing = client.get("/admin/integrations/webhookevent/").content.decode()
+    assert "delete_selected" not in listing
+    assert "replay_selected" in listing
+    response = client.post(
+        "/admin/integrations/webhookevent/", {"action": "delete_selected", "_selected_action": [event.pk]}
+    )
+    assert response.status_code in (200, 302)
+    assert client.get(f"/admin/integrations/webhookevent/{event.pk}/delete/").status_code == 403
+    assert status_of(tenant_a, event) == EventStatus.DEAD
 
 
 def test_the_platform_events_page_is_staff_only(tenant_a, make_user):

@@ -94,3 +94,71 @@ def test_anonymous_cannot_use_the_platform_api(client):
     response = client.get("/api/v1/tenants/")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_patch_domains_answers_the_new_list(staff, tenant_a):
+    response = staff.patch("/api/v1/tenants/alpha/", {"domains": ["alpha.example", "www.alpha.example"]})
+    assert response.status_code == 200, response.content
+    assert response.json()["domains"] == ["alpha.example", "alpha.localhost", "www.alpha.example"]
+    assert staff.patch("/api/v1/tenants/alpha/", {"domains": []}).json()["domains"] == ["alpha.localhost"]
+    assert staff.get("/api/v1/tenants/alpha/").json()["domains"] == ["alpha.localhost"]
+
+
+def test_patch_domains_of_another_tenants_sub_domain_is_400(staff, tenant_a, tenant_b):
+    response = staff.patch("/api/v1/tenants/alpha/", {"domains": ["beta.localhost"]})
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["domains"] == [
+        "beta.localhost is reserved for another tenant's sub-domain."
+    ]
+    assert staff.get("/api/v1/tenants/beta/").json()["domains"] == ["beta.localhost"]
+
+
+# ---- Filters (issue 11, item 10) ----
+
+
+@pytest.fixture
+def listed(staff, tenant_a, tenant_b):
+    """alpha (free, active, domain alpha-corp.example) and beta (pro, suspended)."""
+    domains = {"domains": ["alpha-corp.example", "shop.alpha-corp.example"]}
+    assert staff.patch("/api/v1/tenants/alpha/", domains).status_code == 200
+    assert staff.patch("/api/v1/tenants/beta/", {"plan": "pro"}).status_code == 200
+    assert staff.post("/api/v1/tenants/beta/suspend").status_code == 200
+    assert staff.patch("/api/v1/tenants/alpha/", {"plan": "free"}).status_code == 200
+
+    def slugs(**query):
+        response = staff.get("/api/v1/tenants/", {**query, "page_size": 100})
+        assert response.status_code == 200, response.content
+        return [t["slug"] for t in response.json()["results"]]
+
+    return slugs
+
+
+def test_list_filters_by_status(listed):
+    assert "beta" in listed(status="suspended")
+    assert "alpha" not in listed(status="suspended")
+    assert "alpha" in listed(status="active")
+    assert not {"alpha", "beta"} & set(listed(status="deleted"))
+
+
+def test_list_filters_by_plan(listed):
+    assert "beta" in listed(plan="pro")
+    assert "alpha" not in listed(plan="pro")
+    assert "alpha" in listed(plan="free")
+
+
+def test_list_searches_slug_name_and_domains_once_each(listed):
+    assert listed(search="alp") == ["alpha"]
+    assert listed(search="BETA") == ["beta"]  # the name, case-insensitively
+    assert listed(search="alpha-corp.example") == ["alpha"]  # two of its domains match: listed once
+    assert listed(search="corp") == ["alpha"]
+    assert listed(search="nothing-like-it") == []
+    assert listed(search="alp", status="suspended") == []
+
+
+@pytest.mark.parametrize(("param", "value"), [("status", "zzz"), ("plan", "platinum"), ("status", "ACTIVE")])
+def test_list_unknown_filter_value_is_400(staff, param, value):
+    response = staff.get("/api/v1/tenants/", {param: value})
+    assert response.status_code == 400
+    body = response.json()["error"]
+    assert body["code"] == "validation_error"
+    assert param in body["details"]

@@ -192,3 +192,30 @@ def test_stale_snapshot_is_not_used():
     with template_migrations_changed(record):
         assert not create_schema_from_snapshot("t_stale_probe")
     assert not schema_exists("t_stale_probe")
+
+
+def test_a_domain_taken_during_creation_is_a_validation_error(monkeypatch, tenant_a):
+    """A concurrent writer takes the sub-domain between the checks and the insert: 400, not 500."""
+    checks = services.tenant_create_check
+
+    def check_then_lose_the_race(**kwargs):
+        cleaned = checks(**kwargs)
+        if not Domain.objects.filter(domain="gamma.localhost").exists():
+            Domain.objects.create(domain="gamma.localhost", tenant=tenant_a)
+        return cleaned
+
+    monkeypatch.setattr(services, "tenant_create_check", check_then_lose_the_race)
+    with pytest.raises(ValidationError) as refused:
+        create()
+    assert refused.value.message_dict == {"slug": ["Its sub-domain gamma.localhost is already in use."]}
+    assert not Tenant.objects.filter(slug="gamma").exists()
+    assert not schema_exists("t_gamma")
+
+
+def test_create_check_reports_every_field_and_writes_nothing():
+    with pytest.raises(ValidationError) as refused:
+        services.tenant_create_check(
+            slug="Bad", plan="gold", owner_email="nope", owner_password="a", domains=["x.localhost"]
+        )
+    assert set(refused.value.message_dict) == {"slug", "plan", "owner_email", "owner_password", "domains"}
+    assert not Tenant.objects.filter(slug="Bad").exists()

@@ -4,10 +4,11 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from audit.selectors import ChainReport, chain_verify
 from tenants.models import Tenant
+from tenants.selectors import tenant_with_schema_get, tenant_with_schema_list
 
 
 class Command(BaseCommand):
@@ -19,13 +20,17 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         slug = options.get("tenant")
         if slug:
-            tenant = Tenant.objects.filter(slug=slug).first()
-            if tenant is None or not schema_exists(tenant.schema_name):
-                raise CommandError(f"No tenant schema for {slug!r}.")
-            schemas = [tenant.schema_name]
+            try:
+                schemas = [tenant_with_schema_get(slug=slug).schema_name]
+            except Tenant.DoesNotExist:
+                purged = Tenant.objects.filter(slug=slug, purged_at__isnull=False).first()
+                if purged is not None:
+                    when = f"{purged.purged_at:%Y-%m-%d}"
+                    raise CommandError(f"{slug!r} was purged on {when}: its trail is gone.") from None
+                raise CommandError(f"No tenant schema for {slug!r}.") from None
         else:
-            tenants = Tenant.objects.order_by("slug").values_list("schema_name", flat=True)
-            schemas = [get_public_schema_name(), *(s for s in tenants if schema_exists(s))]
+            tenants = tenant_with_schema_list().values_list("schema_name", flat=True)
+            schemas = [get_public_schema_name(), *tenants]
 
         broken: list[ChainReport] = []
         for schema in schemas:

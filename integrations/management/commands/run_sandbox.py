@@ -9,7 +9,7 @@ from django.db import close_old_connections
 from django_tenants.utils import schema_context
 
 from integrations.sandbox import Account, Sandbox
-from tenants.models import Tenant
+from tenants.selectors import tenant_with_schema_list
 
 
 class TenantAccounts:
@@ -36,7 +36,7 @@ class TenantAccounts:
     def _lookup(self, api_key: str) -> Account | None:
         from integrations.selectors import endpoint_get, signing_secrets
 
-        for tenant in Tenant.objects.filter(slug__in=self.slugs):
+        for tenant in tenant_with_schema_list().filter(slug__in=self.slugs):
             with schema_context(tenant.schema_name):
                 endpoint = endpoint_get(service="communication-service")
                 if endpoint is None:

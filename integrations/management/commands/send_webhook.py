@@ -29,6 +29,7 @@ from integrations.selectors import endpoint_get
 from integrations.services import endpoint_ensure
 from integrations.signing import sign
 from tenants.models import Plan, Tenant
+from tenants.selectors import tenant_with_schema_get
 
 TYPES = {
     "user-service": ["user.created", "user.updated", "user.deleted"],
@@ -145,9 +146,10 @@ class Command(BaseCommand):
         parser.add_argument("--message-id")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
-        if tenant is None:
-            raise CommandError(f"No tenant {options['tenant']!r}.")
+        try:
+            tenant = tenant_with_schema_get(slug=options["tenant"])
+        except Tenant.DoesNotExist:
+            raise CommandError(f"No tenant {options['tenant']!r} (or it was purged).") from None
         service, event_type = options["service"], options["event_type"]
         count, batch = max(1, options["count"]), max(1, min(options["batch"], settings.WEBHOOK_MAX_BATCH))
         with schema_context(tenant.schema_name):

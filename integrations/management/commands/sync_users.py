@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from integrations.errors import CircuitOpenError, PermanentError, RetryableError
 from integrations.sync import SyncNotConfigured, users_sync
 from tenants.models import Tenant
+from tenants.selectors import tenant_with_schema_get
 
 
 class Command(BaseCommand):
@@ -19,9 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--page-size", type=int, default=50)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
-        if tenant is None:
-            raise CommandError(f"No tenant {options['tenant']!r}.")
+        try:
+            tenant = tenant_with_schema_get(slug=options["tenant"])
+        except Tenant.DoesNotExist:
+            raise CommandError(f"No tenant {options['tenant']!r} (or it was purged).") from None
         columns = (
             TextColumn("[bold]sync users"),
             BarColumn(),

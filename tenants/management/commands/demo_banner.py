@@ -12,6 +12,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         base = settings.SAAS_BASE_DOMAIN
         slug = settings.DEMO_TENANT_SLUG
+        if settings.METRICS_TOKEN:  # the value stays in .env: the banner names only how to use it
+            scrape = (
+                'curl -H "Authorization: Bearer $METRICS_TOKEN" http://localhost:8000/metrics  (see .env)'
+            )
+        else:
+            scrape = "curl http://localhost:8000/metrics   (open: METRICS_TOKEN is not set)"
         self.stdout.write(
             "\n".join(
                 [
@@ -22,6 +28,7 @@ class Command(BaseCommand):
                     f"  Tenant {slug}   http://{slug}.{base}:8000/        (admin: /admin/, sign-in: /login/)",
                     f"    {settings.DEMO_OWNER_EMAIL} / {settings.DEMO_OWNER_PASSWORD}",
                     "  Health        http://localhost:8000/health  /health/ready",
+                    f"  Metrics       {scrape}",
                     "",
                 ]
             )

@@ -1,4 +1,5 @@
-"""`migrate_schemas`, which also keeps the tenant template schema (the source of new tenants) current.
+"""`migrate_schemas`, which migrates only tenants that have a schema and also keeps the tenant
+template schema (the source of new tenants) current.
 
 It connects as the owner role (MIGRATION_DATABASE_URL) whatever DATABASE_URL says, and leaves every
 schema it migrated with the app role's privileges (tenants.roles).
@@ -8,9 +9,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
-from django_tenants.migration_executors import get_executor
-from django_tenants.utils import get_public_schema_name, get_tenant_model, quote_schema_name, schema_exists
+from django_tenants.management.commands.migrate_schemas import GET_EXECUTOR_FUNCTION, MigrateSchemasCommand
+from django_tenants.utils import get_public_schema_name, quote_schema_name, schema_exists
 
 from tenants.roles import connected_as_owner, schema_grant_app
 
@@ -18,30 +18,39 @@ from tenants.roles import connected_as_owner, schema_grant_app
 class Command(MigrateSchemasCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         with connected_as_owner():
-            super().handle(*args, **options)
-            if self.sync_tenant and not options.get("schema_name"):
-                self._migrate_template()
-            for schema_name in self._migrated_schemas(options.get("schema_name")):
+            for schema_name in self._migrate(args, options):
                 schema_grant_app(schema_name=schema_name)
 
-    def _migrate_template(self) -> None:
+    def _migrate(self, args: tuple[Any, ...], options: dict[str, Any]) -> list[str]:
+        """Migrates what the options ask for; returns the schemas it migrated."""
+        if options.get("schema_name"):
+            super().handle(*args, **options)  # one named schema: django-tenants' own checks
+            return [options["schema_name"]]
+        migrated = []
+        tenant, shared = options.get("tenant"), options.get("shared")
+        if shared or not tenant:
+            super().handle(*args, **{**options, "shared": True, "tenant": False})
+            migrated.append(get_public_schema_name())
+        if tenant or not shared:
+            # django-tenants migrates every Tenant row; a purged tenant keeps its row but has no
+            # schema, and migrating it would die on MigrationSchemaMissing.
+            from tenants.selectors import tenant_with_schema_list
+
+            schemas = list(tenant_with_schema_list().values_list("schema_name", flat=True))
+            executor = GET_EXECUTOR_FUNCTION(codename=options.get("executor"))(args, options)
+            executor.run_migrations(tenants=list(schemas))
+            self._migrate_template(args, options)
+            migrated += [*schemas, settings.TENANT_BASE_SCHEMA]
+        return migrated
+
+    def _migrate_template(self, args: tuple[Any, ...], options: dict[str, Any]) -> None:
         template = settings.TENANT_BASE_SCHEMA
         connection.set_schema_to_public()
         if not schema_exists(template):
             with connection.cursor() as cursor:
                 cursor.execute(f"CREATE SCHEMA {quote_schema_name(template)}")
-        get_executor(codename="standard")(self.args, self.options).run_migrations(tenants=[template])
+        GET_EXECUTOR_FUNCTION(codename="standard")(args, options).run_migrations(tenants=[template])
         connection.set_schema_to_public()
         from tenants.template import snapshot_template
 
         snapshot_template()  # new tenants are copies of the template as migrated now
-
-    def _migrated_schemas(self, schema_name: str | None) -> list[str]:
-        public = get_public_schema_name()
-        if schema_name:
-            return [schema_name]
-        schemas = [public] if self.sync_public else []
-        if self.sync_tenant:
-            tenants = get_tenant_model().objects.exclude(schema_name=public)
-            schemas += [*tenants.values_list("schema_name", flat=True), settings.TENANT_BASE_SCHEMA]
-        return schemas

@@ -122,6 +122,6 @@ DROP FUNCTION IF EXISTS public.saas_grant_app(text, text);
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tenants", "0002_template_snapshot")]
+    dependencies = [("tenants", "0003_tenant_purged_at")]
 
     operations = [migrations.RunSQL(FORWARD, BACKWARD)]
