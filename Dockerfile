@@ -21,6 +21,9 @@ RUN SECRET_KEY=build-only DJANGO_ENV=production python manage.py collectstatic -
     && chown -R saas /app
 USER saas
 
+# DATABASE_URL names the app role, which owns nothing (docs/operations.md, "Database roles").
+# Only the one-off migration job gets MIGRATION_DATABASE_URL, the owner role: `migrate_schemas`
+# connects with it (docker-compose.yml, service `migrate`).
 ENV DJANGO_ENV=production
 EXPOSE 8000
 CMD ["gunicorn", "saas.wsgi", "-c", "gunicorn.conf.py"]

@@ -26,14 +26,18 @@ stop-services:
 	@$(PYTHON) scripts/services.py stop
 
 prepare: $(VENV)/.installed .env services
-	@$(WITH_SERVICES) $(PY) manage.py migrate_schemas --noinput -v 0
-	@$(WITH_SERVICES) $(PY) manage.py seed_demo
+	@$(WITH_SERVICES) $(PY) manage.py migrate_schemas --noinput -v 0  # connects as the owner role
+	@$(WITH_SERVICES) $(PY) manage.py seed_demo  # as the app role, like the platform itself
 	@$(WITH_SERVICES) $(PY) manage.py collectstatic --noinput -v 0
 
 run: prepare
 	@$(WITH_SERVICES) $(PY) manage.py demo_banner
 	@rm -rf .run/prometheus && mkdir -p .run/prometheus  # /metrics adds up web and worker processes
-	@$(WITH_SERVICES) PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/.run/prometheus exec $(VENV)/bin/honcho start -f Procfile
+	@# web, worker and beat connect as the app role and are not told the owner role's URL. `-e
+	@# /dev/null`: honcho would load .env over the environment (its DATABASE_URL may be the superuser's);
+	@# Django reads .env itself, under the environment.
+	@$(WITH_SERVICES) PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/.run/prometheus exec env -u MIGRATION_DATABASE_URL \
+		$(VENV)/bin/honcho start -e /dev/null -f Procfile
 
 test: prepare
 	@$(WITH_SERVICES) $(VENV)/bin/pytest -rs

@@ -4,7 +4,7 @@ A tenant is created in one transaction (row, schema, domains, owner): PostgreSQL
 transactional, so a creation that fails halfway leaves no schema, domain or row behind.
 The schema is a copy of the template schema that `migrate_schemas` keeps current (a replay of
 its snapshot, see tenants.template); when the template or its snapshot is missing or behind,
-creation falls back to running the migrations.
+creation falls back to running the migrations, which only the owner role may (tenants.roles).
 """
 
 import logging
@@ -24,8 +24,10 @@ from django_tenants.utils import quote_schema_name, schema_context, schema_exist
 
 from accounts.models import Role
 from accounts.services import user_create, user_password_check
+from saas.exceptions import ApplicationError
 
 from .models import Domain, Plan, Tenant, TenantStatus
+from .roles import can_create_schemas
 from .slugs import RESERVED_SLUGS, is_valid_slug, schema_name_for
 from .template import create_schema_from_snapshot
 
@@ -62,6 +64,15 @@ def _create_schema(tenant: Tenant) -> None:
     # No current snapshot: run the migrations. (django-tenants' clone_schema() is not a fallback:
     # it renames unique constraints, which later migrations that name them would trip over.)
     _template_is_current.cache_clear()
+    if not can_create_schemas():
+        # The app role: a schema it created would be its own, and it may not run DDL anyway.
+        logger.error("tenant template behind its migrations: run migrate_schemas")
+        raise ApplicationError(
+            "New tenants cannot be created until the tenant template is migrated: run "
+            "`python manage.py migrate_schemas` (it connects as the owner role, MIGRATION_DATABASE_URL).",
+            code="template_behind",
+            status_code=503,
+        )
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE SCHEMA {quote_schema_name(tenant.schema_name)}")
         call_command(
@@ -308,7 +319,8 @@ def tenant_delete(*, tenant: Tenant, purge: bool = False) -> Tenant:
                 with connection.cursor() as cursor:
                     # Fire deferred FK checks first: a schema with pending trigger events can't be dropped.
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                    cursor.execute(f"DROP SCHEMA {quote_schema_name(tenant.schema_name)} CASCADE")
+                    # As the owner, who owns the schema (tenants migration 0004).
+                    cursor.execute("SELECT public.saas_tenant_schema_drop(%s)", [tenant.schema_name])
             tenant.purged_at = tenant.purged_at or timezone.now()
             fields.append("purged_at")
         tenant.save(update_fields=fields)

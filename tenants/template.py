@@ -11,6 +11,10 @@ migration that names them would trip over; a replayed dump keeps every name.
 
 The snapshot is keyed by the template's applied migrations; when it is missing or stale (or
 pg_dump is not installed), creation falls back to running the migrations.
+
+The snapshot is taken by the owner role (`migrate_schemas`) and replayed by the owner's
+`saas_tenant_schema_create` (tenants migration 0004), which reads it itself: the app role, which
+creates tenants at run time, may neither write the snapshot nor create a schema of its own.
 """
 
 import logging
@@ -42,7 +46,7 @@ def template_fingerprint() -> str:
 
 
 def _dsn() -> str:
-    db = settings.DATABASES["default"]
+    db = connection.settings_dict  # the owner's, during migrate_schemas
     user = quote(db.get("USER") or "postgres")
     password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
     host = db.get("HOST") or "127.0.0.1"
@@ -86,11 +90,6 @@ def snapshot_template() -> bool:
 
 def create_schema_from_snapshot(schema_name: str) -> bool:
     """Creates `schema_name` from the snapshot; False (nothing done) when there is no current one."""
-    snapshot = TemplateSnapshot.objects.filter(pk=1).first()
-    if snapshot is None or snapshot.fingerprint != template_fingerprint():
-        return False
-    quoted = quote_schema_name(schema_name)
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE SCHEMA {quoted}")
-        cursor.execute(snapshot.sql.replace("{schema}.", f"{quoted}."))
-    return True
+        cursor.execute("SELECT public.saas_tenant_schema_create(%s)", [schema_name])
+        return bool(cursor.fetchone()[0])

@@ -5,6 +5,7 @@ test's own rows roll back inside their schemas. Tests that need committed data (
 servers, a real Celery worker) use `fresh_tenant`, a throwaway tenant purged afterwards.
 """
 
+import contextlib
 import itertools
 import os
 import socket
@@ -15,7 +16,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import psycopg
 import pytest
 import requests
 from django.conf import settings
@@ -38,19 +41,63 @@ ROUTING_FORMS = ("host", "header", "path")
 _counter = itertools.count()
 
 
+_ROLE_KEYS = ("USER", "PASSWORD", "HOST", "PORT")
+
+
+def _connect_as(role: dict[str, Any]) -> None:
+    connection.close()
+    connection.settings_dict.update({key: role[key] for key in _ROLE_KEYS})
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_test_environment: None, django_db_blocker: Any) -> Iterator[None]:
-    """The test database, always. pytest-django creates it only when a collected test asks for `db`
-    (or a django_db mark); a run made only of `committed_db`, `fresh_tenant` or live-process tests
-    would otherwise work on the DATABASE_URL database itself."""
+    """The test database, always: made and migrated by the owner role, then every test runs as the
+    app role (DATABASE_URL), so the suite meets the app role's privileges for real (tenants/roles.py).
+
+    pytest-django creates it only when a collected test asks for `db` (or a django_db mark); a run
+    made only of `committed_db`, `fresh_tenant` or live-process tests would otherwise work on the
+    DATABASE_URL database itself."""
     from django.test.utils import setup_databases, teardown_databases
 
+    app = {key: connection.settings_dict[key] for key in _ROLE_KEYS}
+    owner = settings.MIGRATION_DATABASE
+    test_name = connection.creation._get_test_db_name()
+    connection.settings_dict["TEST"]["NAME"] = test_name
+    # What migrate_schemas connects to (tenants.roles.connected_as_owner): the test database too.
+    owner["NAME"] = test_name
     with django_db_blocker.unblock():
+        _connect_as(owner)
         config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        _connect_as(app)
     yield
     with django_db_blocker.unblock():
-        connection.close()
+        _connect_as(owner)
         teardown_databases(config, verbosity=0)
+
+
+def _database_url(db: dict[str, Any]) -> str:
+    password = f":{quote(str(db['PASSWORD']), safe='')}" if db.get("PASSWORD") else ""
+    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+    return f"postgres://{quote(str(db['USER']), safe='')}{password}@{host}:{port}/{db['NAME']}"
+
+
+def owner_database_url() -> str:
+    """The test database as the owner role (MIGRATION_DATABASE_URL of the test run)."""
+    return _database_url(settings.MIGRATION_DATABASE)
+
+
+@contextlib.contextmanager
+def owner_cursor(schema: str = "public") -> Iterator[Any]:
+    """A cursor on a connection of its own as the owner role, on `schema`; commits when the block ends.
+
+    For what only the owner may do (tampering with the trail, DDL): it sees committed rows only."""
+    assert schema.replace("_", "").isalnum(), schema
+    options = f"-c search_path={schema},public"  # the session's: a rollback keeps it
+    with (
+        psycopg.connect(owner_database_url(), connect_timeout=5, options=options) as conn,
+        conn.cursor() as cursor,
+    ):
+        yield cursor
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -200,10 +247,8 @@ def client_for() -> Any:
 
 
 def database_url_for_subprocess() -> str:
-    """DATABASE_URL of the test database, for processes the tests start (servers, workers)."""
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    """DATABASE_URL of the test database (the app role), for processes the tests start (servers, workers)."""
+    return _database_url(connection.settings_dict)
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
@@ -212,6 +257,7 @@ def subprocess_env(**extra: str) -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "saas.settings.test",
         "DATABASE_URL": database_url_for_subprocess(),
+        "MIGRATION_DATABASE_URL": owner_database_url(),
         "TEST_REDIS_URL": settings.REDIS_URL,
         **extra,
     }

@@ -107,3 +107,18 @@ def test_production_settings_pass_check_deploy():
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_setup_takes_a_non_superuser_database_url_as_the_app_role(django_db_setup):
+    """The old form (a superuser DATABASE_URL) makes both roles; any other role is the app role as given,
+    and then the set-up wants the owner's URL too."""
+    from tests.conftest import database_url_for_subprocess, owner_database_url
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import services  # type: ignore[import-not-found]
+
+    app, owner = database_url_for_subprocess(), owner_database_url()
+    assert not services.is_superuser(app)
+    with pytest.raises(services.SetupError, match="set MIGRATION_DATABASE_URL to the owner role"):
+        services.database_roles(app, None)
+    assert services.database_roles(app, owner) == (app, owner)

@@ -121,8 +121,25 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 # ---------------------------------------------------------------------------------------------
 # Database and cache
 # ---------------------------------------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/saas")}
+# Two PostgreSQL roles (docs/operations.md, "Database roles"): web, workers and beat connect with
+# DATABASE_URL as the app role, which owns nothing and may not rewrite the audit trail; migrations
+# (`migrate_schemas`) connect with MIGRATION_DATABASE_URL as the owner role of every table. Left
+# unset, MIGRATION_DATABASE_URL is DATABASE_URL: one role for everything, as before.
+_DATABASE_URL = env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/saas")
+DATABASES = {"default": env.db_url_config(_DATABASE_URL)}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+MIGRATION_DATABASE = {
+    key: value
+    for key, value in env.db_url_config(env.str("MIGRATION_DATABASE_URL", default=_DATABASE_URL)).items()
+    if key in ("NAME", "USER", "PASSWORD", "HOST", "PORT")
+}
+if MIGRATION_DATABASE["NAME"] != DATABASES["default"]["NAME"]:
+    raise environ.ImproperlyConfigured(
+        "MIGRATION_DATABASE_URL and DATABASE_URL must name the same database "
+        f"({MIGRATION_DATABASE['NAME']!r} != {DATABASES['default']['NAME']!r})"
+    )
+# The role that privileges are granted to after every migration (tenants/roles.py).
+DATABASE_APP_ROLE = DATABASES["default"]["USER"]
 # django-tenants' backend wraps this one: django-prometheus' instruments queries (django_db_* series).
 ORIGINAL_BACKEND = "django_prometheus.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)

@@ -1,5 +1,10 @@
-"""Nothing rewrites the trail through the application: ORM, raw SQL, admin, auditlog's flush."""
+"""Nothing rewrites the trail through the application: ORM, raw SQL, admin, auditlog's flush.
 
+Two locks: the app role the application connects as holds no UPDATE, DELETE or TRUNCATE on the
+trail ("permission denied"), and the triggers refuse them to the owner role too ("append-only").
+"""
+
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
@@ -11,13 +16,13 @@ from audit.models import AuditEntry, ChainHead
 from tenants.models import Tenant
 from tenants.services import tenant_delete
 from tests.audit.helpers import count
-from tests.conftest import _make_tenant
+from tests.conftest import _make_tenant, owner_cursor
 
 pytestmark = pytest.mark.django_db
 
 
 def _refused(action) -> None:
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+    with pytest.raises(DatabaseError, match=r"append-only|permission denied"), transaction.atomic():
         action()
 
 
@@ -64,6 +69,28 @@ def test_raw_sql_is_refused_in_every_schema(tenant_a, alpha_trail, platform_admi
 
         _refused(run)
     assert count(target) == before
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE audit_auditentry SET actor = 'x'",
+        "DELETE FROM audit_auditentry",
+        "TRUNCATE audit_auditentry",
+        "DELETE FROM audit_chainhead",
+        "TRUNCATE audit_chainhead",
+    ],
+)
+@pytest.mark.parametrize("schema", ["public", "alpha"])
+def test_raw_sql_is_refused_to_the_owner_role_too(tenant_a, sql, schema):
+    with owner_cursor(tenant_a.schema_name if schema == "alpha" else "public") as cursor:
+        cursor.execute("SELECT count(*) FROM audit_auditentry")
+        before = cursor.fetchone()[0]
+        with pytest.raises(psycopg.Error, match="append-only"):
+            cursor.execute(sql)
+        cursor.connection.rollback()
+        cursor.execute("SELECT count(*) FROM audit_auditentry")
+        assert cursor.fetchone()[0] == before >= 1
 
 
 def test_auditlog_flush_command_cannot_delete_entries(tenant_a, alpha_trail):

@@ -1,9 +1,13 @@
 """`verify_audit` catches altered, removed and inserted entries and exits non-zero.
 
-Tampering is simulated as a database superuser would do it: the append-only triggers are
-dropped inside the test's transaction (rolled back with it)."""
+Tampering is simulated as the database owner would do it (the app role the application connects as
+may not): on a connection of its own, with the append-only trigger disabled for that one
+transaction. So the trail must be committed: these tests work in throwaway tenants (`fresh_tenant`),
+purged afterwards."""
 
 import io
+import uuid
+from collections.abc import Iterator
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -11,16 +15,33 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from audit.models import AuditEntry
+from tenants.models import Tenant
+from tenants.services import tenant_delete
 from tests.audit.helpers import trail
-
-pytestmark = pytest.mark.django_db
+from tests.conftest import _make_tenant, owner_cursor
 
 
 @pytest.fixture
-def alpha_chain(tenant_a, make_user):
+def chain(committed_db, fresh_tenant, make_user) -> list[AuditEntry]:
+    for _ in range(4):
+        make_user(fresh_tenant)
+    return trail(fresh_tenant)
+
+
+@pytest.fixture
+def alpha_chain(db, tenant_a, make_user) -> list[AuditEntry]:
     for _ in range(4):
         make_user(tenant_a)
     return trail(tenant_a)
+
+
+@pytest.fixture
+def other_tenant(committed_db) -> Iterator[Tenant]:
+    tenant = _make_tenant(f"t{uuid.uuid4().hex[:10]}")
+    yield tenant
+    connection.set_schema_to_public()
+    tenant_delete(tenant=tenant, purge=True)
+    Tenant.objects.filter(pk=tenant.pk).delete()
 
 
 def _verify(*args: str) -> str:
@@ -36,12 +57,18 @@ def _broken(*args: str) -> str:
     return err.getvalue()
 
 
-def _superuser_sql(tenant, sql: str, params=()) -> None:
-    with schema_context(tenant.schema_name), connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER audit_entry_append_only ON audit_auditentry")
-        cursor.execute(sql, params)
+def _owner_sql(tenant: Tenant, *statements: tuple[str, list[object]] | str) -> None:
+    """The statements in one committed transaction of the owner role, the append-only trigger off."""
+    trigger = "audit_entry_append_only"
+    with owner_cursor(tenant.schema_name) as cursor:
+        cursor.execute(f"ALTER TABLE audit_auditentry DISABLE TRIGGER {trigger}")
+        for statement in statements:
+            sql, params = (statement, []) if isinstance(statement, str) else statement
+            cursor.execute(sql, params)
+        cursor.execute(f"ALTER TABLE audit_auditentry ENABLE TRIGGER {trigger}")
 
 
+@pytest.mark.django_db
 def test_an_intact_chain_passes(tenant_a, tenant_b, alpha_chain):
     output = _verify()
     assert "public: OK" in output
@@ -50,45 +77,49 @@ def test_an_intact_chain_passes(tenant_a, tenant_b, alpha_chain):
     assert f"{tenant_a.schema_name}: OK" in _verify("--tenant", "alpha")
 
 
-def test_an_altered_entry_is_named(tenant_a, alpha_chain):
-    victim = alpha_chain[2]
-    _superuser_sql(
-        tenant_a,
-        'UPDATE audit_auditentry SET changes = \'{"role": [null, "owner"]}\' WHERE id = %s',
-        [victim.pk],
+def test_an_altered_entry_is_named(fresh_tenant, chain):
+    victim = chain[2]
+    _owner_sql(
+        fresh_tenant,
+        ('UPDATE audit_auditentry SET changes = \'{"role": [null, "owner"]}\' WHERE id = %s', [victim.pk]),
     )
-    message = _broken("--tenant", "alpha")
+    message = _broken("--tenant", fresh_tenant.slug)
     assert f"entry {victim.pk} (seq {victim.seq}) was altered" in message
 
 
-def test_an_altered_timestamp_or_actor_is_caught(tenant_a, alpha_chain):
-    victim = alpha_chain[1]
-    _superuser_sql(tenant_a, "UPDATE audit_auditentry SET actor = 'someone-else' WHERE id = %s", [victim.pk])
-    assert f"entry {victim.pk} (seq {victim.seq}) was altered" in _broken("--tenant", "alpha")
+def test_an_altered_timestamp_or_actor_is_caught(fresh_tenant, chain):
+    victim = chain[1]
+    _owner_sql(
+        fresh_tenant, ("UPDATE audit_auditentry SET actor = 'someone-else' WHERE id = %s", [victim.pk])
+    )
+    assert f"entry {victim.pk} (seq {victim.seq}) was altered" in _broken("--tenant", fresh_tenant.slug)
 
 
-def test_a_deleted_entry_is_named(tenant_a, alpha_chain):
-    victim, successor = alpha_chain[2], alpha_chain[3]
-    _superuser_sql(tenant_a, "DELETE FROM audit_auditentry WHERE id = %s", [victim.pk])
-    message = _broken("--tenant", "alpha")
+def test_a_deleted_entry_is_named(fresh_tenant, chain):
+    victim, successor = chain[2], chain[3]
+    _owner_sql(fresh_tenant, ("DELETE FROM audit_auditentry WHERE id = %s", [victim.pk]))
+    message = _broken("--tenant", fresh_tenant.slug)
     assert f"entries removed before entry {successor.pk}" in message
     assert f"seq {victim.seq} missing" in message
 
 
-def test_entries_deleted_from_the_end_are_caught_by_the_head(tenant_a, alpha_chain):
-    _superuser_sql(tenant_a, "DELETE FROM audit_auditentry WHERE id = %s", [alpha_chain[-1].pk])
-    assert f"entries after seq {alpha_chain[-2].seq} were removed" in _broken("--tenant", "alpha")
+def test_entries_deleted_from_the_end_are_caught_by_the_head(fresh_tenant, chain):
+    _owner_sql(fresh_tenant, ("DELETE FROM audit_auditentry WHERE id = %s", [chain[-1].pk]))
+    assert f"entries after seq {chain[-2].seq} were removed" in _broken("--tenant", fresh_tenant.slug)
 
 
-def test_renumbering_to_hide_a_deletion_is_caught(tenant_a, alpha_chain):
-    victim = alpha_chain[2]
-    _superuser_sql(tenant_a, "DELETE FROM audit_auditentry WHERE id = %s", [victim.pk])
-    with schema_context(tenant_a.schema_name), connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditentry SET seq = seq - 1 WHERE seq > %s", [victim.seq])
-        cursor.execute("UPDATE audit_chainhead SET seq = seq - 1")
-    assert "does not follow the entry before it" in _broken("--tenant", "alpha")
+def test_renumbering_to_hide_a_deletion_is_caught(fresh_tenant, chain):
+    victim = chain[2]
+    _owner_sql(
+        fresh_tenant,
+        ("DELETE FROM audit_auditentry WHERE id = %s", [victim.pk]),
+        ("UPDATE audit_auditentry SET seq = seq - 1 WHERE seq > %s", [victim.seq]),
+        "UPDATE audit_chainhead SET seq = seq - 1",
+    )
+    assert "does not follow the entry before it" in _broken("--tenant", fresh_tenant.slug)
 
 
+@pytest.mark.django_db
 def test_an_inserted_entry_is_named(tenant_a, alpha_chain):
     """A row written around the application (no chain key) is caught, wherever it is put."""
     head = alpha_chain[-1]
@@ -111,10 +142,10 @@ def test_an_inserted_entry_is_named(tenant_a, alpha_chain):
     )
 
 
-def test_an_entry_inserted_in_the_middle_is_named(tenant_a, alpha_chain):
-    middle = alpha_chain[1]
-    _superuser_sql(tenant_a, "UPDATE audit_auditentry SET seq = seq + 1000 WHERE seq > %s", [middle.seq])
-    with schema_context(tenant_a.schema_name):
+def test_an_entry_inserted_in_the_middle_is_named(fresh_tenant, chain):
+    middle = chain[1]
+    _owner_sql(fresh_tenant, ("UPDATE audit_auditentry SET seq = seq + 1000 WHERE seq > %s", [middle.seq]))
+    with schema_context(fresh_tenant.schema_name):
         forged = AuditEntry.objects.bulk_create(
             [
                 AuditEntry(
@@ -128,26 +159,23 @@ def test_an_entry_inserted_in_the_middle_is_named(tenant_a, alpha_chain):
                 )
             ]
         )[0]
-    assert f"entry {forged.pk} (seq {forged.seq}) was altered" in _broken("--tenant", "alpha")
+    assert f"entry {forged.pk} (seq {forged.seq}) was altered" in _broken("--tenant", fresh_tenant.slug)
 
 
-def test_a_chain_copied_from_another_tenant_does_not_verify(tenant_a, tenant_b, alpha_chain):
+def test_a_chain_copied_from_another_tenant_does_not_verify(fresh_tenant, chain, other_tenant):
     """Entries are bound to their schema: a valid chain transplanted elsewhere fails at once."""
-    with schema_context(tenant_b.schema_name), connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM audit_auditentry")
-        assert cursor.fetchone()[0] >= 1
-    _superuser_sql(tenant_b, "DELETE FROM audit_auditentry")
-    with schema_context(tenant_b.schema_name), connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO audit_auditentry SELECT * FROM {tenant_a.schema_name}.audit_auditentry"  # noqa: S608
-        )
-        cursor.execute(
-            f"UPDATE audit_chainhead SET seq = h.seq, chain_hash = h.chain_hash "  # noqa: S608
-            f"FROM {tenant_a.schema_name}.audit_chainhead h"
-        )
-    assert "does not follow the entry before it" in _broken("--tenant", "beta")
+    assert trail(other_tenant)
+    source = fresh_tenant.schema_name
+    _owner_sql(
+        other_tenant,
+        "DELETE FROM audit_auditentry",
+        f"INSERT INTO audit_auditentry SELECT * FROM {source}.audit_auditentry",  # noqa: S608
+        f"UPDATE audit_chainhead SET seq = h.seq, chain_hash = h.chain_hash FROM {source}.audit_chainhead h",  # noqa: S608
+    )
+    assert "does not follow the entry before it" in _broken("--tenant", other_tenant.slug)
 
 
+@pytest.mark.django_db
 def test_unknown_tenant_is_an_error():
     with pytest.raises(CommandError, match="No tenant schema"):
         call_command("verify_audit", "--tenant", "nope")

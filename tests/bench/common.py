@@ -20,8 +20,13 @@ BENCH_DB = os.environ.get("BENCH_DB", "saas_bench")  # one per checkout when sev
 
 
 def bench_database_url() -> str:
-    """The bench runs on its own database next to the configured one, never on the dev data."""
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/saas")
+    """The bench runs on its own database next to the configured one, never on the dev data.
+
+    As the owner role, in every process: benchmarks make tables of their own and measure speed, not
+    privileges (the test suite covers the app role)."""
+    url = os.environ.get("MIGRATION_DATABASE_URL") or os.environ.get(
+        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/saas"
+    )
     return urlunparse(urlparse(url)._replace(path=f"/{BENCH_DB}"))
 
 
@@ -29,6 +34,7 @@ def bench_env(**extra: str) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": bench_database_url(),
+        "MIGRATION_DATABASE_URL": bench_database_url(),
         "DJANGO_SETTINGS_MODULE": "tests.bench.settings",
         "LOG_LEVEL": "WARNING",
         "AUDIT_LOG_LINES": "false",  # as before: no per-append log line (LOG_LEVEL no longer hides it)

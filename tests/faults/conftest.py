@@ -3,8 +3,9 @@
 Nothing here touches the machine's PostgreSQL or Redis: the suite runs its own PostgreSQL cluster
 (initdb under a temporary folder, as the `postgres` OS user when we are root) and every test its own
 Redis, both on free ports of 127.0.0.1. The processes under test (gunicorn, Celery workers, beat, the
-sandbox) are real subprocesses pointed at those servers. The test process itself only sends HTTP and
-counts rows with plain SQL, like an outside observer.
+sandbox) are real subprocesses pointed at those servers, connected as the app role; migrations and
+set-up connect as the owner role (both made by the set-up's `bootstrap_roles`, as for `make run`).
+The test process itself only sends HTTP and counts rows with plain SQL, like an outside observer.
 """
 
 import contextlib
@@ -31,6 +32,7 @@ import redis
 import requests
 
 from integrations.signing import sign
+from scripts.services import bootstrap_roles
 from tests.conftest import ROOT, free_port, wait_for
 
 PYTHON = sys.executable
@@ -66,6 +68,7 @@ class PrivatePostgres:
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.port = free_port()
+        self.app_url = self.owner_url = ""  # set by fault_postgres (bootstrap_roles)
         os.chmod(self.root, 0o755)  # noqa: S103 (the postgres user must reach its data folder)
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
@@ -243,7 +246,8 @@ class Proc:
 class Stack:
     """Starts the processes under test on the private servers and stops every one afterwards."""
 
-    database_url: str
+    database_url: str  # the app role's
+    migration_url: str  # the owner role's
     redis: PrivateRedis
     folder: Path
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -258,6 +262,7 @@ class Stack:
         env.update(
             DJANGO_SETTINGS_MODULE="saas.settings.test",
             DATABASE_URL=self.database_url,
+            MIGRATION_DATABASE_URL=self.migration_url,
             TEST_REDIS_URL=self.redis.url,
             PYTHONUNBUFFERED="1",
             **ENGINE_ENV,
@@ -500,17 +505,19 @@ class Counter:
 
 @pytest.fixture(scope="session")
 def fault_postgres() -> Iterator[PrivatePostgres]:
-    """The suite's own PostgreSQL cluster with a migrated database `saas_faults` (tests may restart it)."""
+    """The suite's own PostgreSQL cluster with a migrated database `saas_faults`, its owner and app roles
+    (tests may restart it)."""
     pg = PrivatePostgres()
     try:
         pg.start()
-        with psycopg.connect(pg.url("postgres"), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE saas_faults")
+        pg.app_url, pg.owner_url = bootstrap_roles(pg.url())  # creates saas_faults and its two roles
         folder = Path(tempfile.mkdtemp(prefix="saas-faults-migrate-"))
         migrate_redis = PrivateRedis(folder)
         migrate_redis.start()
         try:
-            Stack(pg.url(), migrate_redis, folder).manage("migrate_schemas", "--noinput", "-v", "0")
+            Stack(pg.app_url, pg.owner_url, migrate_redis, folder).manage(
+                "migrate_schemas", "--noinput", "-v", "0"
+            )
         finally:
             migrate_redis.stop()
             shutil.rmtree(folder, ignore_errors=True)
@@ -541,7 +548,7 @@ def stack(
     """The processes under test; their logs' tails are printed when the test fails."""
     if not fault_postgres.is_up():  # a test that restarts PostgreSQL failed while it was down
         fault_postgres.start()
-    the_stack = Stack(fault_postgres.url(), fault_redis, fault_folder)
+    the_stack = Stack(fault_postgres.app_url, fault_postgres.owner_url, fault_redis, fault_folder)
     yield the_stack
     the_stack.stop_all()
     report = getattr(request.node, "rep_call", None)

@@ -1,7 +1,8 @@
 """`python -m tests.load [--duration 180] [--users 40] [--tenants 20]`: the load test, one command.
 
 1. Recreates its own database (`LOAD_DB`, default `saas_load`, next to DATABASE_URL's) and migrates
-   it; flushes its own Redis database (`LOAD_REDIS_URL`, default TEST_REDIS_URL, else REDIS_URL's
+   it as the owner role (MIGRATION_DATABASE_URL; the processes under load use the app role);
+   flushes its own Redis database (`LOAD_REDIS_URL`, default TEST_REDIS_URL, else REDIS_URL's
    server with database 15).
 2. Makes the tenants (template copy), each with an owner, an admin, 20 members and a user-service
    signing secret; tenant budgets are raised (`rate_limit_per_minute`) and the per-IP login limit
@@ -38,6 +39,7 @@ MEMORY_BOUND = 0.25
 
 def _env(**extra: str) -> dict[str, str]:
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/saas")
+    owner = os.environ.get("MIGRATION_DATABASE_URL") or base  # makes and migrates the database
     db = os.environ.get("LOAD_DB", "saas_load")
     redis_url = os.environ.get("LOAD_REDIS_URL") or os.environ.get("TEST_REDIS_URL")
     if not redis_url:
@@ -48,6 +50,7 @@ def _env(**extra: str) -> dict[str, str]:
     return {
         **env,
         "DATABASE_URL": urlunparse(urlparse(base)._replace(path=f"/{db}")),
+        "MIGRATION_DATABASE_URL": urlunparse(urlparse(owner)._replace(path=f"/{db}")),
         "REDIS_URL": redis_url,
         "DJANGO_SETTINGS_MODULE": "saas.settings.base",
         "DJANGO_ENV": "development",
@@ -64,7 +67,7 @@ def _recreate_database(env: dict[str, str]) -> None:
     import psycopg
     import redis
 
-    parsed = urlparse(env["DATABASE_URL"])
+    parsed = urlparse(env["MIGRATION_DATABASE_URL"])
     name = parsed.path.lstrip("/")
     with psycopg.connect(urlunparse(parsed._replace(path="/postgres")), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

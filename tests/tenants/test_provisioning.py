@@ -1,5 +1,8 @@
 """Provisioning services: create, suspend, activate, delete, purge, and the template schema."""
 
+import contextlib
+from collections.abc import Iterator
+
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -7,6 +10,7 @@ from django.db import connection
 from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import User
+from saas.exceptions import ApplicationError
 from tenants import services
 from tenants.models import Domain, Tenant, TenantStatus
 from tenants.services import (
@@ -16,7 +20,7 @@ from tenants.services import (
     tenant_delete,
     tenant_suspend,
 )
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, owner_cursor
 
 pytestmark = pytest.mark.django_db
 
@@ -51,21 +55,46 @@ def test_new_tenant_is_cloned_from_a_current_template():
         assert cursor.fetchone()[0] == applied
 
 
+@contextlib.contextmanager
+def template_migrations_changed(sql: str) -> Iterator[None]:
+    """The template's migration records changed by the owner (the app role may only read them),
+    committed so this test's connection sees them, and put back afterwards."""
+    with owner_cursor(settings.TENANT_BASE_SCHEMA) as cursor:
+        cursor.execute("SELECT id, app, name, applied FROM django_migrations")
+        before = cursor.fetchall()
+        cursor.execute(sql)
+    try:
+        yield
+    finally:
+        with owner_cursor(settings.TENANT_BASE_SCHEMA) as cursor:
+            cursor.execute("DELETE FROM django_migrations")
+            # The same ids: the snapshot's fingerprint is the records' count and highest id.
+            insert = "INSERT INTO django_migrations (id, app, name, applied) VALUES (%s, %s, %s, %s)"
+            cursor.executemany(insert, before)
+
+
 def test_template_lag_is_detected():
     """Fails the day the template falls behind the migrations: `migrate_schemas` must keep it current."""
     assert template_pending_migrations() == []
-    with schema_context(settings.TENANT_BASE_SCHEMA), connection.cursor() as cursor:
-        # Every accounts row: with a later migration still recorded, the plan would not revisit 0001.
-        cursor.execute("DELETE FROM django_migrations WHERE app = 'accounts'")
-    assert ("accounts", "0001_initial") in template_pending_migrations()
+    # Every accounts row: with a later migration still recorded, the plan would not revisit 0001.
+    with template_migrations_changed("DELETE FROM django_migrations WHERE app = 'accounts'"):
+        assert ("accounts", "0001_initial") in template_pending_migrations()
+    assert template_pending_migrations() == []
 
 
-def test_stale_template_falls_back_to_migrations(monkeypatch):
+def template_behind(monkeypatch) -> None:
     monkeypatch.setattr(services, "_template_is_current", lambda: False)
     services._template_is_current.cache_clear = lambda: None  # type: ignore[attr-defined]
-    tenant = create(slug="delta")
-    with schema_context(tenant.schema_name):
-        assert User.objects.count() == 1
+
+
+def test_stale_template_tells_the_app_role_to_run_migrate_schemas(monkeypatch):
+    """The fallback runs migrations, which the app role (the web process) may not: it says what to do."""
+    template_behind(monkeypatch)
+    with pytest.raises(ApplicationError, match="migrate_schemas") as refused:
+        create(slug="delta")
+    assert refused.value.status_code == 503
+    assert not Tenant.objects.filter(slug="delta").exists()
+    assert not schema_exists("t_delta")
 
 
 def test_failed_creation_leaves_nothing_behind(monkeypatch):
@@ -156,14 +185,13 @@ def test_snapshot_schema_is_identical_to_the_template():
 
 
 def test_stale_snapshot_is_not_used():
-    from tenants.models import TemplateSnapshot
     from tenants.template import create_schema_from_snapshot
 
-    TemplateSnapshot.objects.update(fingerprint="0:0")
-    assert not create_schema_from_snapshot("t_stale_probe")
+    # A migration recorded in the template after the snapshot was taken.
+    record = "INSERT INTO django_migrations (app, name, applied) VALUES ('tenants', 'later', now())"
+    with template_migrations_changed(record):
+        assert not create_schema_from_snapshot("t_stale_probe")
     assert not schema_exists("t_stale_probe")
-    tenant = create(slug="stale")  # falls back to running the migrations
-    assert _structure(tenant.schema_name) == _structure(settings.TENANT_BASE_SCHEMA)
 
 
 def test_a_domain_taken_during_creation_is_a_validation_error(monkeypatch, tenant_a):
