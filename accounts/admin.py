@@ -5,14 +5,18 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from saas.admin_sites import platform_site, tenant_site
 from saas.exceptions import ApplicationError
 from saas.forms import ServiceCheckedForm
 
-from .models import TENANT_ROLES, Role, User
+from .models import TENANT_ROLES, Invitation, Role, User
 from .services import (
+    invitation_create,
+    invitation_create_check,
+    invitation_revoke,
     normalize_email,
     user_change_check,
     user_create,
@@ -53,7 +57,8 @@ class TenantUserForm(ServiceCheckedForm):
         strip=False,
         max_length=1024,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Leave empty to keep the current password (or, for a new user, to set none).",
+        help_text="Leave empty to keep the current password. For a new user, leave it empty to send an "
+        "invitation by email instead: they choose their own password.",
     )
 
     class Meta:
@@ -65,7 +70,9 @@ class TenantUserForm(ServiceCheckedForm):
 
     def service_check(self, data: dict[str, Any]) -> None:
         email, password = data["email"], data.get("new_password") or None
-        if self.instance.pk is None:
+        if self.instance.pk is None and password is None:  # "Add user" without a password invites
+            invitation_create_check(actor=self.actor, role=data["role"], email=email)
+        elif self.instance.pk is None:
             user_create_check(actor=self.actor, role=data["role"], email=email, password=password)
         else:
             user_change_check(
@@ -120,10 +127,40 @@ class TenantUserAdmin(admin.ModelAdmin):
             password = {"password": data["new_password"]} if data.get("new_password") else {}
             user_update(actor=actor, user=obj, **fields, **password)
             return
-        created = user_create(actor=actor, password=data.get("new_password") or None, **fields)
+        if not data.get("new_password"):
+            # An account without a password nobody could use: invite the person instead.
+            request._invitation = invitation_create(  # type: ignore[attr-defined]
+                actor=actor,
+                email=fields["email"],
+                role=fields["role"],
+                first_name=fields["first_name"],
+                last_name=fields["last_name"],
+            )
+            return
+        created = user_create(actor=actor, password=data["new_password"], **fields)
         # The admin logs and redirects to the form's instance: make it the row the service created.
         obj.pk = created.pk
         obj.refresh_from_db()
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        if getattr(request, "_invitation", None) is not None:
+            return None  # no user row yet: the invitation is in the audit trail
+        return super().log_addition(request, obj, message)
+
+    def response_add(
+        self, request: HttpRequest, obj: User, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        invitation = getattr(request, "_invitation", None)
+        if invitation is None:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(
+            request,
+            f"No password was given, so no account was created: an invitation to join as {invitation.role} "
+            f"was sent to {invitation.email}. Their account exists once they accept it (within "
+            f"{(invitation.expires_at - invitation.created_at).days} days).",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse(f"{self.admin_site.name}:accounts_user_changelist"))
 
     @admin.action(description="Deactivate selected users")
     def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
@@ -133,3 +170,32 @@ class TenantUserAdmin(admin.ModelAdmin):
                 user_deactivate(actor=actor, user=user)
             except ApplicationError as exc:
                 self.message_user(request, f"{user.email}: {exc.message}", messages.ERROR)
+
+
+@admin.register(Invitation, site=tenant_site)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read-only list of the tenant's invitations ("Add user" without a password makes one), with
+    the revoke action (the role rules of `invitation_revoke`)."""
+
+    list_display = ["email", "role", "state", "invited_by", "created_at", "expires_at", "accepted_at"]
+    list_filter = ["status", "role"]
+    search_fields = ["email"]
+    actions = ["revoke_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # invitations are sent from "Add user" (without a password) or the API
+
+    def has_change_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        return False  # revoked, never deleted: the trail keeps what happened
+
+    @admin.action(description="Revoke selected invitations")
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
+        actor = cast(User, request.user)
+        for invitation in queryset:
+            try:
+                invitation_revoke(actor=actor, invitation=invitation)
+            except ApplicationError as exc:
+                self.message_user(request, f"{invitation.email}: {exc.message}", messages.ERROR)

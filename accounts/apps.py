@@ -8,10 +8,13 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from audit.registry import track
 
-        from . import schema  # noqa: F401  (registers the OpenAPI auth extension)
-        from .models import OidcProvider, SamlProvider, SsoIdentity, User
+        from . import mails, schema  # noqa: F401  (registers the mail builders, the OpenAPI auth extension)
+        from .models import Invitation, OidcProvider, SamlProvider, SsoIdentity, User
 
-        track(User, exclude=["last_login"])  # the password hash is masked by `track`
+        # The password hash is masked by `track`; a token generation moves with every password reset
+        # or change, which are audited as such.
+        track(User, exclude=["last_login", "token_generation"])
+        track(Invitation)  # no token is stored: the link's token is an HMAC of the row
         track(OidcProvider, mask=["client_secret_encrypted"])
         track(SamlProvider)
         track(SsoIdentity, exclude=["last_login_at"])

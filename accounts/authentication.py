@@ -19,9 +19,10 @@ from .models import RevokedAccessToken, User
 from .tokens import InvalidToken, check_token_tenant
 
 
-def load_token_user(*, user_id: Any, jti: str, from_public: bool) -> User | None:
-    """The active user behind a token, or None if gone, inactive, or the token was revoked."""
-    query = User.objects.filter(pk=user_id, is_active=True).annotate(
+def load_token_user(*, user_id: Any, jti: str, from_public: bool, generation: int = 0) -> User | None:
+    """The active user behind a token, or None if gone, inactive, or the token was revoked (by
+    logout, or by a password reset or change, which raises the user's `token_generation`)."""
+    query = User.objects.filter(pk=user_id, is_active=True, token_generation=generation).annotate(
         revoked=Exists(RevokedAccessToken.objects.filter(jti=jti))
     )
     if from_public:
@@ -54,6 +55,7 @@ class TenantJWTAuthentication(JWTAuthentication):
             user_id=token.get("sub"),
             jti=token["jti"],
             from_public=token_tenant is None and tenant is not None,
+            generation=token.get("gen", 0),
         )
         if user is None:
             raise InvalidToken("User is inactive, unknown, or the token was revoked.")

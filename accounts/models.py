@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 class Role(models.TextChoices):
@@ -40,6 +41,10 @@ class User(AbstractBaseUser):
     external_id = models.CharField(max_length=128, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Every token carries the generation it was issued at (claim `gen`); raising it (a password reset
+    # or change) ends every session of the user at once: access tokens are checked against it in the
+    # query that loads the user, refresh tokens are blacklisted too.
+    token_generation = models.PositiveIntegerField(default=0)
 
     objects = UserManager()
 
@@ -89,7 +94,65 @@ class RevokedAccessToken(models.Model):
         return self.jti
 
 
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REVOKED = "revoked"
+    EXPIRED = "expired"  # stored when a new invitation replaces an expired one; shown once past expiry
+
+
+class Invitation(models.Model):
+    """An invitation to join the tenant with a role, accepted once, before `expires_at`.
+
+    No token is stored: the link's token is an HMAC of the row (accounts.tokens.invitation_token),
+    made when the mail is sent and checked when it comes back."""
+
+    email = models.EmailField(max_length=254)  # stored lower-case, like users' emails
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    first_name = models.CharField(max_length=150, blank=True)  # suggestions for the accept form
+    last_name = models.CharField(max_length=150, blank=True)
+    status = models.CharField(
+        max_length=20, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    invited_by = models.CharField(max_length=300, blank=True)  # the actor's label (maybe platform staff)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(email=Lower("email")), name="invitation_email_lower"),
+            # One open invitation per email: a second one is refused until the first is revoked
+            # (an expired one is marked `expired` when the next is made).
+            models.UniqueConstraint(
+                fields=["email"], condition=models.Q(status="pending"), name="invitation_one_pending"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.role}, {self.state})"
+
+    @property
+    def state(self) -> str:
+        """The status as shown: a pending invitation past its expiry is `expired`."""
+        if self.status == InvitationStatus.PENDING and self.expires_at <= timezone.now():
+            return InvitationStatus.EXPIRED
+        return self.status
+
+
 # Single sign-on models live in accounts/sso; importing them here registers them with the app.
 from .sso.models import OidcProvider, SamlProvider, SsoIdentity  # noqa: E402
 
-__all__ = ["OidcProvider", "RevokedAccessToken", "Role", "SamlProvider", "SsoIdentity", "User"]
+__all__ = [
+    "Invitation",
+    "InvitationStatus",
+    "OidcProvider",
+    "RevokedAccessToken",
+    "Role",
+    "SamlProvider",
+    "SsoIdentity",
+    "User",
+]

@@ -1,8 +1,9 @@
 """Reads of users in the active schema (a tenant's users, or platform staff in public)."""
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from .models import User
+from .models import Invitation, InvitationStatus, User
 
 
 def user_list() -> QuerySet[User]:
@@ -23,3 +24,26 @@ def user_search(*, users: QuerySet[User], text: str) -> QuerySet[User]:
 def user_get(*, user_id: int) -> User:
     """One user of the active schema; User.DoesNotExist when absent."""
     return User.objects.get(pk=user_id)
+
+
+def invitation_list() -> QuerySet[Invitation]:
+    """Every invitation of the active schema, newest first."""
+    return Invitation.objects.order_by("-created_at", "-id")
+
+
+def invitation_in_state(*, invitations: QuerySet[Invitation], state: str) -> QuerySet[Invitation]:
+    """Invitations in the state the API shows (`Invitation.state`): a pending one past its expiry
+    is `expired`."""
+    now = timezone.now()
+    if state == InvitationStatus.PENDING:
+        return invitations.filter(status=InvitationStatus.PENDING, expires_at__gt=now)
+    if state == InvitationStatus.EXPIRED:
+        return invitations.filter(
+            Q(status=InvitationStatus.EXPIRED) | Q(status=InvitationStatus.PENDING, expires_at__lte=now)
+        )
+    return invitations.filter(status=state)
+
+
+def invitation_get(*, invitation_id: int) -> Invitation:
+    """One invitation of the active schema; Invitation.DoesNotExist when absent."""
+    return Invitation.objects.get(pk=invitation_id)

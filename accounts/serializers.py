@@ -1,4 +1,4 @@
-"""Request and response shapes for sign-in and users."""
+"""Request and response shapes for sign-in, users, passwords and invitations."""
 
 from typing import Any
 
@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from saas.fields import StrictBooleanField, StrictCharField, StrictChoiceField, StrictEmailField
 
-from .models import TENANT_ROLES, User
+from .models import TENANT_ROLES, Invitation, InvitationStatus, User
 
 
 class LoginSerializer(serializers.Serializer):
@@ -83,3 +83,67 @@ class UserUpdateSerializer(serializers.Serializer):
     role = StrictChoiceField(choices=_ROLE_CHOICES)
     is_active = StrictBooleanField()
     password = StrictCharField(max_length=1024, trim_whitespace=False, write_only=True, required=False)
+
+
+# ---- Passwords and invitations (issue 13) ----
+
+_PASSWORD = {"max_length": 1024, "trim_whitespace": False, "write_only": True}
+
+
+class PasswordResetRequestSerializer(serializers.Serializer):
+    email = StrictEmailField(max_length=254)
+
+
+class PasswordResetAcceptedSerializer(serializers.Serializer):
+    message = serializers.CharField()
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    token = StrictCharField(max_length=200)
+    password = StrictCharField(**_PASSWORD)
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    current_password = StrictCharField(**_PASSWORD)
+    new_password = StrictCharField(**_PASSWORD)
+
+
+class InvitationCreateSerializer(serializers.Serializer):
+    """Create body; `first_name`/`last_name` only fill in the accept form."""
+
+    email = StrictEmailField(max_length=254)
+    role = StrictChoiceField(choices=_ROLE_CHOICES, required=False, default="member")
+    first_name = StrictCharField(max_length=150, allow_blank=True, required=False, default="")
+    last_name = StrictCharField(max_length=150, allow_blank=True, required=False, default="")
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    """An invitation as the API shows it (never its token)."""
+
+    status = serializers.ChoiceField(
+        source="state", choices=[s.value for s in InvitationStatus], read_only=True
+    )
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "email",
+            "role",
+            "status",
+            "expires_at",
+            "first_name",
+            "last_name",
+            "invited_by",
+            "created_at",
+            "accepted_at",
+            "revoked_at",
+        ]
+        read_only_fields = fields
+
+
+class InvitationAcceptSerializer(serializers.Serializer):
+    token = StrictCharField(max_length=200)
+    password = StrictCharField(**_PASSWORD)
+    first_name = StrictCharField(max_length=150, allow_blank=True, required=False, default="")
+    last_name = StrictCharField(max_length=150, allow_blank=True, required=False, default="")

@@ -1,14 +1,18 @@
-"""Writes for users (create, update, deactivate: the role rules) and sign-in (login, refresh, logout)."""
+"""Writes for users (create, update, deactivate: the role rules), sign-in (login, refresh, logout),
+passwords (reset by mail, change) and invitations."""
 
 from contextlib import nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpRequest
+from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 from rest_framework import status
 from rest_framework_simplejwt.exceptions import TokenError
@@ -17,13 +21,22 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from audit.security import security_event_record
 from audit.services import audit_record
+from emails.services import email_queue
 from saas.exceptions import ApplicationError
 from saas.permissions import role_rank
 from saas.ratelimits import login_limits_check
 from tenants.models import Tenant
 
-from .models import TENANT_ROLES, RevokedAccessToken, Role, User
-from .tokens import InvalidToken, check_token_tenant, token_pair
+from .models import TENANT_ROLES, Invitation, InvitationStatus, RevokedAccessToken, Role, User
+from .tokens import (
+    InvalidToken,
+    check_token_tenant,
+    invitation_token_check,
+    invitation_token_id,
+    password_reset_token_check,
+    password_reset_token_user_id,
+    token_pair,
+)
 
 
 class LoginFailed(InvalidToken):
@@ -314,7 +327,9 @@ def _token_user(*, token: RefreshToken | AccessToken, tenant: Tenant | None) -> 
     check_token_tenant(token_tenant=token.get("tenant"), tenant=tenant, role=token.get("role"))
     if token.get("tenant") != (tenant.slug if tenant else None):
         raise InvalidToken("Refresh tokens are used on the route that issued them.")
-    user = User.objects.filter(pk=token.get("sub"), is_active=True).first()
+    user = User.objects.filter(
+        pk=token.get("sub"), is_active=True, token_generation=token.get("gen", 0)
+    ).first()
     if user is None:
         raise InvalidToken()
     return user
@@ -377,3 +392,264 @@ def auth_logout(*, access: AccessToken, refresh: str, user: User, tenant: Tenant
         token.blacklist()
         RevokedAccessToken.objects.get_or_create(jti=access["jti"], defaults={"expires_at": expires_at})
         audit_record(action="logout", object_type="accounts.user", object_id=user.pk, actor=user)
+
+
+# ---------------------------------------------------------------------------------------------
+# Passwords (issue 13): reset by mail, change; either ends every session of the user
+# ---------------------------------------------------------------------------------------------
+
+
+class InvalidLink(ApplicationError):
+    """A reset or invitation token that is malformed, of another tenant, used, revoked or expired."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="invalid_token", status_code=status.HTTP_400_BAD_REQUEST)
+
+
+RESET_LINK_INVALID = "This password reset link is invalid, expired or already used. Ask for a new one."
+INVITATION_LINK_INVALID = "This invitation is invalid, expired, revoked or already accepted."
+
+
+def user_tokens_revoke(*, user: User) -> None:
+    """Ends every session of `user` at once, in the active schema: raises its token generation (each
+    access and refresh token issued before is refused from the next request on) and blacklists its
+    outstanding refresh tokens. Browser sessions end with the password change that calls this
+    (Django's session hash). Call it in the transaction of that change."""
+    User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+    user.refresh_from_db(fields=["token_generation"])
+    outstanding = OutstandingToken.objects.filter(
+        user_id=user.pk, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
+
+
+def _set_password(user: User, password: str, *, field: str = "password") -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from None
+    user.set_password(password)
+    user.save(update_fields=["password", "updated_at"])
+
+
+def password_reset_request(*, request: HttpRequest, tenant: Tenant, email: str) -> None:
+    """Anyone may ask for a reset mail; the answer and the work done here are the same whether or not
+    the email has an account (the worker finds the user when it renders the mail, and sends nothing
+    for an unknown one). Counted like a sign-in (per IP and per email, RateLimited) and recorded as a
+    security event (bounded under a flood) in the tenant's trail."""
+    email = normalize_email(email)
+    login_limits_check(request, tenant=tenant, email=email)
+    known = User.objects.filter(email=email).values_list("pk", flat=True).first()
+    security_event_record(
+        kind="password_reset_request", object_type="accounts.user", object_id=known, details={"email": email}
+    )
+    email_queue(kind="password_reset", to=email)
+
+
+def password_reset_user(*, token: str, lock: bool = False) -> User | None:
+    """The active user a reset token is current for, in this schema; None for any bad token."""
+    user_id = password_reset_token_user_id(token)
+    if user_id is None:
+        return None
+    users = User.objects.select_for_update() if lock else User.objects.all()
+    user = users.filter(pk=user_id, is_active=True, role__in=TENANT_ROLES).first()
+    if user is None or not password_reset_token_check(user=user, token=token):
+        return None
+    return user
+
+
+def password_reset_confirm(*, request: HttpRequest, tenant: Tenant, token: str, password: str) -> User:
+    """Sets a new password from a reset link: once (the token is spent by the change it makes), within
+    PASSWORD_RESET_TIMEOUT, in the tenant that sent it. Ends every session of the user and audits
+    `password_reset`. A bad token is InvalidLink (400 `invalid_token`, a security event); a weak
+    password a ValidationError on `password`. Counted like a sign-in (per IP)."""
+    login_limits_check(request, tenant=tenant, email=None)
+    try:
+        with transaction.atomic():
+            user = password_reset_user(token=token, lock=True)  # concurrent uses queue on the row
+            if user is None:
+                raise InvalidLink(RESET_LINK_INVALID)
+            _set_password(user, password)
+            user_tokens_revoke(user=user)
+            audit_record(action="password_reset", object_type="accounts.user", object_id=user.pk, actor=user)
+    except InvalidLink:
+        security_event_record(kind="password_reset_invalid_token", object_type="accounts.user")
+        raise
+    return user
+
+
+def password_change(*, request: HttpRequest, user: User, current_password: str, new_password: str) -> None:
+    """A signed-in user (any role, platform staff too) sets a new password, giving the current one.
+
+    Checking the current password is a sign-in attempt: counted per IP and per email (RateLimited),
+    a wrong one is a security event and a ValidationError on `current_password`. Every session of the
+    user ends, this one included (the client signs in again with the new password); audited
+    `password_change`."""
+    tenant: Tenant | None = getattr(request, "tenant", None)
+    home = None if user.is_platform_admin else tenant  # the schema the user's row lives in
+    login_limits_check(request, tenant=home, email=user.email)
+    public = home is None and tenant is not None
+    with schema_context(get_public_schema_name()) if public else nullcontext():
+        if not user.check_password(current_password):
+            security_event_record(
+                kind="password_change_failed", object_type="accounts.user", object_id=user.pk
+            )
+            raise ValidationError({"current_password": ["The current password is not correct."]})
+        with transaction.atomic():
+            user = User.objects.select_for_update().get(pk=user.pk)
+            _set_password(user, new_password, field="new_password")
+            user_tokens_revoke(user=user)
+            audit_record(action="password_change", object_type="accounts.user", object_id=user.pk, actor=user)
+
+
+# ---------------------------------------------------------------------------------------------
+# Invitations (issue 13): an owner or admin invites an email with a role; accepting creates the user
+# ---------------------------------------------------------------------------------------------
+
+EMAIL_HAS_ACCOUNT = (
+    "This email already has an account here: that person can sign in (or reset their password)."
+)
+INVITATION_PENDING = "An invitation to this email is already pending; revoke it to send a new one."
+
+
+def _check_no_account(email: str) -> None:
+    if User.objects.filter(email=email).exists():
+        raise ValidationError({"email": [EMAIL_HAS_ACCOUNT]})
+
+
+def invitation_create_check(*, actor: User, email: str, role: str) -> None:
+    """The rules for a new invitation, without writing: the users API's role rules (nobody invites
+    above their own role), no account with that email yet, no other pending invitation to it."""
+    _check_role_choice(role)
+    _check_grant(actor=actor, role=role)
+    email = normalize_email(email)
+    _check_no_account(email)
+    if Invitation.objects.filter(
+        email=email, status=InvitationStatus.PENDING, expires_at__gt=timezone.now()
+    ).exists():
+        raise ValidationError({"email": [INVITATION_PENDING]})
+
+
+def invitation_create(
+    *, actor: User, email: str, role: str = Role.MEMBER, first_name: str = "", last_name: str = ""
+) -> Invitation:
+    """Invites `email` to join with `role` (see `invitation_create_check`) for INVITATION_TTL_DAYS,
+    audits `invitation_send` and mails the link after the commit."""
+    email = normalize_email(email)
+    now = timezone.now()
+    with transaction.atomic():
+        invitation_create_check(actor=actor, email=email, role=role)
+        for stale in Invitation.objects.select_for_update().filter(
+            email=email, status=InvitationStatus.PENDING, expires_at__lte=now
+        ):
+            stale.status = InvitationStatus.EXPIRED  # frees the one-pending-per-email slot
+            stale.save(update_fields=["status"])
+        invitation = Invitation(
+            email=email,
+            role=role,
+            first_name=first_name,
+            last_name=last_name,
+            invited_by=_actor_label(actor),
+            expires_at=now + timedelta(days=settings.INVITATION_TTL_DAYS),
+        )
+        try:
+            with transaction.atomic():
+                invitation.save()
+        except IntegrityError:  # a concurrent invitation to the same email won
+            raise ValidationError({"email": [INVITATION_PENDING]}) from None
+        audit_record(
+            action="invitation_send",
+            object_type="accounts.invitation",
+            object_id=invitation.pk,
+            changes={"email": email, "role": role},
+            actor=actor,
+        )
+        email_queue(kind="invitation", to=email, params={"invitation_id": invitation.pk})
+    return invitation
+
+
+def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:
+    """Revokes an invitation (its link stops working), audited `invitation_revoke`. Nobody revokes an
+    invitation to a role above their own (403); an accepted one is 409; revoking twice is a no-op."""
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if role_rank(invitation.role) > role_rank(actor):
+            raise _refuse("You cannot revoke an invitation to a role above your own.")
+        if invitation.status == InvitationStatus.ACCEPTED:
+            raise ApplicationError("This invitation was already accepted.", code="conflict")
+        if invitation.status == InvitationStatus.REVOKED:
+            return invitation
+        invitation.status, invitation.revoked_at = InvitationStatus.REVOKED, timezone.now()
+        invitation.save(update_fields=["status", "revoked_at"])
+        audit_record(
+            action="invitation_revoke",
+            object_type="accounts.invitation",
+            object_id=invitation.pk,
+            changes={"email": invitation.email, "role": invitation.role},
+            actor=actor,
+        )
+    return invitation
+
+
+def invitation_for_token(*, token: str, lock: bool = False) -> Invitation | None:
+    """The pending, unexpired invitation of this schema a token is for; None for any bad token."""
+    invitation_id = invitation_token_id(token)
+    if invitation_id is None:
+        return None
+    invitations = Invitation.objects.select_for_update() if lock else Invitation.objects.all()
+    invitation = invitations.filter(
+        pk=invitation_id, status=InvitationStatus.PENDING, expires_at__gt=timezone.now()
+    ).first()
+    if invitation is None or not invitation_token_check(invitation=invitation, token=token):
+        return None
+    return invitation
+
+
+def invitation_accept(
+    *,
+    request: HttpRequest,
+    tenant: Tenant,
+    token: str,
+    password: str,
+    first_name: str = "",
+    last_name: str = "",
+    channel: str = "api",
+) -> User:
+    """Accepts an invitation: creates the user with the invited email and role (`user_create`, the
+    password validators apply), once, before it expires, in the tenant that sent it; audits
+    `invitation_accept` and the sign-in. Counted like a sign-in (per IP). A bad token is InvalidLink
+    (400 `invalid_token`, a security event); an email that got an account meanwhile a ValidationError."""
+    login_limits_check(request, tenant=tenant, email=None)
+    try:
+        with transaction.atomic():
+            invitation = invitation_for_token(token=token, lock=True)  # concurrent accepts queue here
+            if invitation is None:
+                raise InvalidLink(INVITATION_LINK_INVALID)
+            _check_no_account(invitation.email)
+            user = user_create(
+                email=invitation.email,
+                password=password,
+                role=invitation.role,
+                first_name=first_name or invitation.first_name,
+                last_name=last_name or invitation.last_name,
+            )
+            invitation.status, invitation.accepted_at, invitation.user = (
+                InvitationStatus.ACCEPTED,
+                timezone.now(),
+                user,
+            )
+            invitation.save(update_fields=["status", "accepted_at", "user"])
+            audit_record(
+                action="invitation_accept",
+                object_type="accounts.invitation",
+                object_id=invitation.pk,
+                changes={"email": invitation.email, "role": invitation.role, "user_id": user.pk},
+                actor=user,
+            )
+            auth_login_record(user=user, channel=channel, details={"via": "invitation"})
+    except InvalidLink:
+        security_event_record(kind="invitation_invalid_token", object_type="accounts.invitation")
+        raise
+    return user

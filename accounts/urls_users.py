@@ -1,8 +1,9 @@
 from saas.routers import OptionalSlashRouter
 
-from .views import UserViewSet
+from .views import InvitationViewSet, UserViewSet
 
 router = OptionalSlashRouter()
 router.register("users", UserViewSet, basename="user")
+router.register("invitations", InvitationViewSet, basename="invitation")
 
 urlpatterns = router.urls

@@ -1,4 +1,5 @@
-"""Sign-in endpoints (contract section 4, login rate limited) and the users API (section 6).
+"""Sign-in endpoints (contract section 4, login rate limited), the users API (section 6), passwords
+and invitations (section 11).
 
 Validate -> call the service -> render: the role rules live in accounts.services.
 """
@@ -14,14 +15,21 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from saas.permissions import IsTenantAdminOrReadOnly
+from saas.permissions import IsTenantAdmin, IsTenantAdminOrReadOnly
 
-from .filters import UserFilter
-from .models import User
-from .selectors import user_get, user_list
+from .filters import InvitationFilter, UserFilter
+from .models import Invitation, User
+from .selectors import invitation_get, invitation_list, user_get, user_list
 from .serializers import (
+    InvitationAcceptSerializer,
+    InvitationCreateSerializer,
+    InvitationSerializer,
     LoginSerializer,
     MeSerializer,
+    PasswordChangeSerializer,
+    PasswordResetAcceptedSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetRequestSerializer,
     RefreshSerializer,
     TokenPairSerializer,
     UserCreateSerializer,
@@ -32,10 +40,17 @@ from .services import (
     auth_login,
     auth_logout,
     auth_refresh,
+    invitation_accept,
+    invitation_create,
+    invitation_revoke,
+    password_change,
+    password_reset_confirm,
+    password_reset_request,
     user_create,
     user_deactivate,
     user_update,
 )
+from .tokens import token_pair
 
 
 class AnonymousAPIView(APIView):
@@ -142,4 +157,123 @@ class UserViewSet(viewsets.GenericViewSet):
     @extend_schema(responses={204: None})
     def destroy(self, request: Request, pk: str) -> Response:
         user_deactivate(actor=request.user, user=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# ---- Passwords and invitations (contract section 11) ----
+
+RESET_REQUESTED = "If an account uses this email, a message with a link to reset its password is on its way."
+
+
+class PasswordResetView(AnonymousAPIView):
+    rate_limit_counter = None  # counted per IP and per email by the service, like a sign-in
+
+    @extend_schema(
+        request=PasswordResetRequestSerializer,
+        responses={202: PasswordResetAcceptedSerializer},
+        summary="Ask for a password reset mail",
+        description="Always 202, whether or not the email has an account; the mail links to "
+        "`/password/reset/<token>/` on the tenant's host (one use, 1 hour).",
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = PasswordResetRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        password_reset_request(request=request._request, tenant=request.tenant, **data.validated_data)
+        return Response({"message": RESET_REQUESTED}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(AnonymousAPIView):
+    rate_limit_counter = None  # counted per IP by the service, like a sign-in
+
+    @extend_schema(
+        request=PasswordResetConfirmSerializer,
+        responses={204: None},
+        summary="Set a new password with a reset token",
+        description="Ends every session of the user. A bad, used or expired token: 400 `invalid_token`.",
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = PasswordResetConfirmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        password_reset_confirm(request=request._request, tenant=request.tenant, **data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=PasswordChangeSerializer,
+        responses={204: None},
+        summary="Change one's own password",
+        description="Every session of the user ends, this one included: sign in again with the new password.",
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = PasswordChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        password_change(request=request._request, user=request.user, **data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationAcceptView(AnonymousAPIView):
+    rate_limit_counter = None  # counted per IP by the service, like a sign-in
+
+    @extend_schema(
+        request=InvitationAcceptSerializer,
+        responses={201: TokenPairSerializer},
+        summary="Accept an invitation",
+        description="Creates the invited user with the invited email and role and signs them in. "
+        "A bad, used, revoked or expired token: 400 `invalid_token`.",
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = InvitationAcceptSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = invitation_accept(request=request._request, tenant=request.tenant, **data.validated_data)
+        return Response(token_pair(user=user, tenant=request.tenant), status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["invitations"])
+class InvitationViewSet(viewsets.GenericViewSet):
+    serializer_class = InvitationSerializer
+    permission_classes = [IsTenantAdmin]
+    filterset_class = InvitationFilter
+    lookup_value_regex = "[0-9]{1,18}"
+
+    def get_queryset(self) -> QuerySet[Invitation]:
+        return invitation_list()
+
+    def get_object(self) -> Invitation:
+        try:
+            return invitation_get(invitation_id=int(self.kwargs["pk"]))
+        except (Invitation.DoesNotExist, ValueError):
+            raise NotFound() from None
+
+    @extend_schema(summary="List invitations (pending ones unless ?status= says otherwise)")
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(summary="Get an invitation")
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        request=InvitationCreateSerializer,
+        responses={201: InvitationSerializer},
+        summary="Invite someone by email",
+        description="The users API's role rules apply; an email that already has an account, or a "
+        "pending invitation, is refused (400). The mail links to `/invitations/<token>/`.",
+    )
+    def create(self, request: Request) -> Response:
+        data = InvitationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        invitation = invitation_create(actor=request.user, **data.validated_data)
+        return Response(self.get_serializer(invitation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None}, summary="Revoke an invitation")
+    def destroy(self, request: Request, pk: str) -> Response:
+        invitation_revoke(actor=request.user, invitation=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

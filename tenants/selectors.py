@@ -4,6 +4,7 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django_tenants.utils import get_public_schema_name
@@ -140,3 +141,31 @@ def tenant_get(*, slug: str) -> Tenant:
     if not is_valid_slug(slug):
         raise Tenant.DoesNotExist
     return Tenant.objects.prefetch_related("domains").get(slug=slug)
+
+
+def tenant_current() -> Tenant | None:
+    """The tenant whose schema the connection is on (a request's, a task's); None in public."""
+    schema = connection.schema_name
+    if schema == get_public_schema_name():
+        return None
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Tenant) and tenant.schema_name == schema:
+        return tenant
+    return Tenant.objects.filter(schema_name=schema).first()
+
+
+def tenant_base_url(*, tenant: Tenant) -> str:
+    """`<scheme>://<primary domain>[:<port>]`, where the links in the tenant's mails lead.
+
+    The primary domain is `<slug>.<SAAS_BASE_DOMAIN>` unless a platform admin made another one
+    primary; scheme and port are SAAS_PUBLIC_URL_SCHEME / SAAS_PUBLIC_URL_PORT (http and 8000 in
+    development, https and none in production)."""
+    domain = (
+        Domain.objects.filter(tenant=tenant, is_primary=True)
+        .order_by("id")
+        .values_list("domain", flat=True)
+        .first()
+        or f"{tenant.slug}.{settings.SAAS_BASE_DOMAIN}"
+    )
+    port = str(settings.SAAS_PUBLIC_URL_PORT or "").strip()
+    return f"{settings.SAAS_PUBLIC_URL_SCHEME}://{domain}" + (f":{port}" if port else "")

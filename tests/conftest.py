@@ -344,3 +344,21 @@ def celery_worker(django_db_setup: None) -> Iterator[subprocess.Popen[bytes]]:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Any]:
+    """A real SMTP server on 127.0.0.1 that keeps every mail it receives (tests/smtp.py)."""
+    from tests.smtp import SmtpSink
+
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def send_mail_to(settings: Any, smtp_server: Any) -> Any:
+    """This process sends mail through `smtp_server` (as EMAIL_URL=smtp://127.0.0.1:<port> would)."""
+    for name, value in smtp_server.settings().items():
+        setattr(settings, name, value)
+    return smtp_server

@@ -102,7 +102,8 @@ TENANT_APPS = [
     "django.contrib.admin",  # a tenant's admin log entries stay in its schema
     "rest_framework_simplejwt.token_blacklist",  # refresh tokens of the tenant's users
     "integrations",  # the tenant's integration settings and webhook events
-    "accounts",  # the tenant's users
+    "accounts",  # the tenant's users and invitations
+    "emails",  # the tenant's outgoing mail (outbox rows, sent by Celery)
     "auditlog",
     "audit",  # each tenant's audit trail stays in its schema
 ]
@@ -197,6 +198,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/login/"
+# A password reset link works once, for this long after its mail was sent (Django's token generator).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3600)
+# An invitation can be accepted once, for this many days.
+INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_SECONDS", default=300)),
@@ -472,3 +477,37 @@ CELERY_BEAT_SCHEDULE["users-sync"] = {
     "task": "integrations.tasks.sync_users_all_tenants",
     "schedule": INTEGRATIONS_SYNC_INTERVAL_SECONDS,
 }
+
+# ---------------------------------------------------------------------------------------------
+# Email (issue 13): one outgoing path, EMAIL_URL (django-environ: smtp://, smtp+tls://, smtp+ssl://,
+# consolemail://, filemail://, dummymail://). Mails are rows of the tenant's outbox (emails.Email),
+# sent by a Celery task after the commit that queued them and by a sweep until sent or given up.
+# ---------------------------------------------------------------------------------------------
+# Production sends through the SMTP server on localhost:25 unless EMAIL_URL says otherwise; the
+# development .env prints every mail to the worker's output (`make run`).
+EMAIL_URL = env.str("EMAIL_URL", default="smtp://localhost:25" if IS_PRODUCTION else "consolemail://")
+globals().update(
+    {key: value for key, value in env.email_url_config(EMAIL_URL).items() if value not in (None, "")}
+)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"SaaS platform <no-reply@{SAAS_BASE_DOMAIN}>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds per SMTP operation, in the worker
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=12)
+EMAIL_BACKOFF_BASE_SECONDS = env.float("EMAIL_BACKOFF_BASE_SECONDS", default=30.0)
+EMAIL_BACKOFF_CAP_SECONDS = env.float("EMAIL_BACKOFF_CAP_SECONDS", default=1800.0)
+EMAIL_SEND_LEASE_SECONDS = 300  # a send whose worker died is taken up again after this
+EMAIL_SWEEP_INTERVAL_SECONDS = env.float("EMAIL_SWEEP_INTERVAL_SECONDS", default=60.0)
+EMAIL_RETENTION_DAYS = env.int("EMAIL_RETENTION_DAYS", default=30)  # sent, skipped and failed rows
+# Links in mails point at the tenant's primary domain with this scheme and port (no port: none in
+# the URL). Development serves http on 8000 (`make run`), production https on the default port.
+SAAS_PUBLIC_URL_SCHEME = env.str("SAAS_PUBLIC_URL_SCHEME", default="https" if IS_PRODUCTION else "http")
+SAAS_PUBLIC_URL_PORT = env.str("SAAS_PUBLIC_URL_PORT", default="" if IS_PRODUCTION else "8000")
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "emails-sweep": {
+            "task": "emails.tasks.emails_sweep_all_task",
+            "schedule": EMAIL_SWEEP_INTERVAL_SECONDS,
+        },
+        "emails-retention": {"task": "emails.tasks.emails_purge_all_task", "schedule": 3600.0},
+    }
+)

@@ -6,16 +6,18 @@ from urllib.parse import urlparse, urlunparse
 
 import environ
 
-# A developer's scrape restriction in .env must not close /metrics to the tests (the tests that
-# need one set it themselves); one given in the environment still counts.
-_METRICS_VARS = ("METRICS_TOKEN", "METRICS_ALLOWED_NETWORKS")
-_explicit_metrics = {name for name in _METRICS_VARS if name in os.environ}
+# A developer's scrape restriction or mail settings in .env must not reach the tests (the tests that
+# need one set it themselves: mail stays in memory unless a test starts its own SMTP server and hands
+# its EMAIL_URL to the processes it starts); one given in the environment still counts.
+_DEVELOPER_VARS = ("METRICS_TOKEN", "METRICS_ALLOWED_NETWORKS", "EMAIL_URL", "SAAS_PUBLIC_URL_PORT")
+_explicit_vars = {name for name in _DEVELOPER_VARS if name in os.environ}
 # Read .env first so a checkout can name its own TEST_REDIS_URL / DATABASE_URL there.
 environ.Env.read_env(Path(__file__).resolve().parents[2] / ".env", overwrite=False)
-for _name in set(_METRICS_VARS) - _explicit_metrics:
+for _name in set(_DEVELOPER_VARS) - _explicit_vars:
     os.environ.pop(_name, None)
 
 os.environ.setdefault("DJANGO_ENV", "test")
+os.environ.setdefault("EMAIL_URL", "memorymail://")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 32)
 
 
