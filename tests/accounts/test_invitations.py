@@ -44,7 +44,9 @@ def owner_a(tenant_a, make_user, client_for):
 
 
 @pytest.mark.parametrize("via", ROUTING_FORMS)
-def test_an_owner_invites_and_the_mail_links_to_the_tenant_host(tenant_a, make_user, client_for, send_mail_to, via):
+def test_an_owner_invites_and_the_mail_links_to_the_tenant_host(
+    tenant_a, make_user, client_for, send_mail_to, via
+):
     owner = make_user(tenant_a, Role.OWNER)
     response = invite(client_for(tenant_a, owner, via=via), role="admin", first_name="Grace")
     assert response.status_code == 201, response.content
@@ -60,7 +62,9 @@ def test_an_owner_invites_and_the_mail_links_to_the_tenant_host(tenant_a, make_u
     assert message["To"] == "new.person@example.test"
     assert tenant_a.name in message["Subject"]
     text = send_mail_to.text(message)
-    assert owner.email in text and "admin" in text and "Hello Grace" in text
+    assert owner.email in text
+    assert "admin" in text
+    assert "Hello Grace" in text
     (link,) = [link for link in send_mail_to.links(message) if "/invitations/" in link]
     assert re.fullmatch(rf"http://{tenant_a.slug}\.localhost:8000/invitations/[0-9a-z]+-[0-9a-f]+/", link)
     assert link.split("/")[-2] == token_of(tenant_a, body["id"])
@@ -75,9 +79,12 @@ def test_accepting_creates_the_user_with_the_role_and_signs_in(tenant_a, owner_a
     assert AccessToken(pair["access"])["role"] == "admin"
     me = TenantClient(tenant_a, token=pair["access"]).get("/api/v1/auth/me").json()
     assert (me["email"], me["role"], me["first_name"]) == ("new.person@example.test", "admin", "Ada")
-    assert TenantClient(tenant_a).post(
-        "/api/v1/auth/login", {"email": "new.person@example.test", "password": CHOSEN}
-    ).status_code == 200
+    assert (
+        TenantClient(tenant_a)
+        .post("/api/v1/auth/login", {"email": "new.person@example.test", "password": CHOSEN})
+        .status_code
+        == 200
+    )
     shown = owner_a.get(f"{LIST}{invitation['id']}/").json()
     assert shown["status"] == "accepted"
 
@@ -104,7 +111,8 @@ def test_an_invitation_expires_after_seven_days(tenant_a, owner_a):
 def test_the_password_validators_apply_on_accept(tenant_a, owner_a):
     token = token_of(tenant_a, invite(owner_a).json()["id"])
     weak = accept(tenant_a, token, "123")
-    assert weak.status_code == 400 and "password" in weak.json()["error"]["details"]
+    assert weak.status_code == 400
+    assert "password" in weak.json()["error"]["details"]
     assert accept(tenant_a, token).status_code == 201  # still pending after the refusal
 
 
@@ -164,7 +172,9 @@ def test_the_list_shows_pending_ones_paginated(tenant_a, owner_a):
     ids = [invite(owner_a, email=f"p{i}@example.test").json()["id"] for i in range(3)]
     assert owner_a.delete(f"{LIST}{ids[0]}/").status_code == 204
     page = owner_a.get(LIST, {"page_size": 1}).json()
-    assert page["count"] == 2 and len(page["results"]) == 1 and page["next"]
+    assert page["count"] == 2
+    assert len(page["results"]) == 1
+    assert page["next"]
     assert {r["id"] for r in owner_a.get(LIST).json()["results"]} == set(ids[1:])
     revoked = owner_a.get(LIST, {"status": "revoked"}).json()["results"]
     assert [r["id"] for r in revoked] == [ids[0]]
@@ -255,7 +265,9 @@ def test_an_invitation_of_tenant_a_is_refused_on_tenant_b(tenant_a, tenant_b, ow
     assert accept(tenant_a, token).status_code == 201
 
 
-def test_the_list_of_tenant_a_is_not_visible_from_tenant_b(tenant_a, tenant_b, owner_a, make_user, client_for):
+def test_the_list_of_tenant_a_is_not_visible_from_tenant_b(
+    tenant_a, tenant_b, owner_a, make_user, client_for
+):
     invitation_id = invite(owner_a).json()["id"]
     owner_b = client_for(tenant_b, make_user(tenant_b, Role.OWNER))
     assert owner_b.get(LIST).json()["count"] == 0
@@ -264,7 +276,9 @@ def test_the_list_of_tenant_a_is_not_visible_from_tenant_b(tenant_a, tenant_b, o
     assert owner_a.get(f"{LIST}{invitation_id}/").json()["status"] == "pending"
 
 
-def test_a_token_of_tenant_a_cannot_revoke_an_invitation_of_tenant_b(tenant_a, tenant_b, make_user, client_for):
+def test_a_token_of_tenant_a_cannot_revoke_an_invitation_of_tenant_b(
+    tenant_a, tenant_b, make_user, client_for
+):
     owner_b = client_for(tenant_b, make_user(tenant_b, Role.OWNER))
     invitation_id = invite(owner_b).json()["id"]
     owner_a_token = client_for(tenant_a, make_user(tenant_a, Role.OWNER)).client._credentials

@@ -79,21 +79,28 @@ def test_a_change_is_audited_in_the_users_trail(tenant_a, make_user):
     entries = [e for e in trail(tenant_a) if e.object_pk == str(user.pk)]
     assert any(e.event == "password_change" and e.actor == user.email for e in entries)
     row = [e for e in entries if e.object_type == "accounts.user" and (e.changes or {}).get("password")]
-    assert row and NEW not in str(row[-1].changes)  # the hash is masked in the row change
+    assert row
+    assert NEW not in str(row[-1].changes)
 
 
 def test_platform_staff_change_theirs_on_the_platform(platform_admin):
     access = access_token(platform_admin, None)
     assert change(None, access).status_code == 204
-    assert TenantClient(None).post(
-        "/api/v1/auth/login", {"email": platform_admin.email, "password": NEW}
-    ).status_code == 200
+    assert (
+        TenantClient(None)
+        .post("/api/v1/auth/login", {"email": platform_admin.email, "password": NEW})
+        .status_code
+        == 200
+    )
     assert any(e.event == "password_change" for e in trail(None))
 
 
 def test_platform_staff_on_a_tenant_route_change_their_own_row(platform_admin, tenant_a):
     access = access_token(platform_admin, None)
     assert change(tenant_a, access).status_code == 204
-    assert TenantClient(None).post(
-        "/api/v1/auth/login", {"email": platform_admin.email, "password": NEW}
-    ).status_code == 200
+    assert (
+        TenantClient(None)
+        .post("/api/v1/auth/login", {"email": platform_admin.email, "password": NEW})
+        .status_code
+        == 200
+    )

@@ -82,7 +82,8 @@ def test_an_sso_only_user_is_told_to_use_the_identity_provider(tenant_a, send_ma
         emails_send(email_ids=list(Email.objects.filter(to=user.email).values_list("pk", flat=True)))
     message = send_mail_to.wait_for(1)[0]
     text = send_mail_to.text(message)
-    assert "identity provider" in text and "single sign-on" in text
+    assert "identity provider" in text
+    assert "single sign-on" in text
     assert "/password/reset/" not in text
     assert f"http://{tenant_a.slug}.localhost:8000/login/" in text
 

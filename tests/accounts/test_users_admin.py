@@ -148,7 +148,10 @@ def test_duplicate_email_shows_the_api_message(tenant_a, make_user, client_for):
     owner = make_user(tenant_a, Role.OWNER)
     taken = make_user(tenant_a, Role.MEMBER)
     client = admin_client(tenant_a, owner)
-    add = client.post("/admin/accounts/user/add/", {**FORM, "email": taken.email.upper(), "role": "member"})
+    add = client.post(
+        "/admin/accounts/user/add/",
+        {**FORM, "email": taken.email.upper(), "role": "member", "new_password": PASSWORD},
+    )
     assert add.status_code == 200
     api = client_for(tenant_a, owner).post(
         "/api/v1/users/", {"email": taken.email.upper(), "password": PASSWORD, "role": "member"}
@@ -190,3 +193,62 @@ def test_added_user_page_follows(tenant_a, make_user):
     assert "follow@example.test" in response.content.decode()
     with schema_context(tenant_a.schema_name):
         assert User.objects.get(email="follow@example.test").role == "member"
+
+
+# ---- "Add user" without a password invites (issue 13.4) ----
+
+
+def test_add_user_without_a_password_sends_an_invitation(tenant_a, make_user):
+    from accounts.models import Invitation
+    from emails.models import Email
+
+    owner = make_user(tenant_a, Role.OWNER)
+    response = admin_client(tenant_a, owner).post(
+        "/admin/accounts/user/add/",
+        {**FORM, "email": "Invited@Example.test", "first_name": "Ivy", "role": "admin"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == "/admin/accounts/user/"
+    text = response.content.decode()
+    assert "no account was created: an invitation to join as admin was sent to invited@example.test" in text
+    with schema_context(tenant_a.schema_name):
+        assert not User.objects.filter(email="invited@example.test").exists()
+        invitation = Invitation.objects.get(email="invited@example.test")
+        assert (invitation.role, invitation.first_name, invitation.invited_by) == (
+            "admin",
+            "Ivy",
+            owner.email,
+        )
+        assert Email.objects.filter(kind="invitation", to="invited@example.test").exists()
+
+
+def test_add_user_without_a_password_shows_the_invitations_api_messages(tenant_a, make_user, client_for):
+    owner, admin_user = make_user(tenant_a, Role.OWNER), make_user(tenant_a, Role.ADMIN)
+    taken = make_user(tenant_a, Role.MEMBER)
+    add = admin_client(tenant_a, owner).post(
+        "/admin/accounts/user/add/", {**FORM, "email": taken.email, "role": "member"}
+    )
+    api = client_for(tenant_a, owner).post("/api/v1/invitations/", {"email": taken.email, "role": "member"})
+    assert add.context["adminform"].form.errors["email"] == api.json()["error"]["details"]["email"]
+    boss = admin_client(tenant_a, admin_user).post(
+        "/admin/accounts/user/add/", {**FORM, "email": "boss2@example.test", "role": "owner"}
+    )
+    assert b"Only an owner can make owners" in boss.content
+
+
+def test_the_invitations_list_and_revoke_action(tenant_a, make_user):
+    from accounts.models import Invitation, InvitationStatus
+    from accounts.services import invitation_create
+
+    owner = make_user(tenant_a, Role.OWNER)
+    with schema_context(tenant_a.schema_name):
+        invitation = invitation_create(actor=owner, email="listed@example.test", role="member")
+    client = admin_client(tenant_a, owner)
+    assert "listed@example.test" in client.get("/admin/accounts/invitation/").content.decode()
+    client.post(
+        "/admin/accounts/invitation/",
+        {"action": "revoke_selected", "_selected_action": [invitation.pk]},
+    )
+    with schema_context(tenant_a.schema_name):
+        assert Invitation.objects.get(pk=invitation.pk).status == InvitationStatus.REVOKED

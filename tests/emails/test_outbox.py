@@ -49,8 +49,10 @@ def test_the_mail_names_the_tenant_in_text_and_html(in_a, tenant_a, send_mail_to
     assert message["From"] == "Alpha <no-reply@alpha.test>"
     assert tenant_a.name in message["Subject"]
     text, html = send_mail_to.text(message), send_mail_to.html(message)
-    assert "Hello Ada" in text and tenant_a.name in text
-    assert tenant_a.name in html and "<a href=" in html
+    assert "Hello Ada" in text
+    assert tenant_a.name in text
+    assert tenant_a.name in html
+    assert "<a href=" in html
 
 
 def test_smtp_down_the_attempt_is_counted_and_the_sweep_sends_it_later(in_a, send_mail_to):
@@ -58,7 +60,8 @@ def test_smtp_down_the_attempt_is_counted_and_the_sweep_sends_it_later(in_a, sen
     email = email_queue(kind="password_reset", to=in_a.email)
     emails_send(email_ids=[email.pk])
     email.refresh_from_db()
-    assert email.status == EmailStatus.QUEUED and email.attempts == 1
+    assert email.status == EmailStatus.QUEUED
+    assert email.attempts == 1
     assert email.next_attempt_at > timezone.now()  # backing off
     assert "Connection" in email.last_error or "refused" in email.last_error.lower()
     assert emails_due() == []
@@ -76,7 +79,8 @@ def test_a_temporary_refusal_is_retried(in_a, send_mail_to):
     email = email_queue(kind="password_reset", to=in_a.email)
     emails_send(email_ids=[email.pk])
     email.refresh_from_db()
-    assert email.status == EmailStatus.QUEUED and email.attempts == 1
+    assert email.status == EmailStatus.QUEUED
+    assert email.attempts == 1
 
 
 def test_a_permanent_refusal_fails_at_once_and_is_audited(in_a, tenant_a, send_mail_to):
@@ -84,10 +88,12 @@ def test_a_permanent_refusal_fails_at_once_and_is_audited(in_a, tenant_a, send_m
     email = email_queue(kind="password_reset", to=in_a.email)
     emails_send(email_ids=[email.pk])
     email.refresh_from_db()
-    assert email.status == EmailStatus.FAILED and email.next_attempt_at is None
+    assert email.status == EmailStatus.FAILED
+    assert email.next_attempt_at is None
     assert email.last_error.startswith("refused:")
     failed = [e for e in trail(tenant_a) if e.event == "email_failed"]
-    assert failed and failed[-1].object_pk == str(email.pk)
+    assert failed
+    assert failed[-1].object_pk == str(email.pk)
 
 
 def test_a_mail_that_keeps_failing_is_given_up(in_a, send_mail_to, settings):
@@ -122,7 +128,9 @@ def test_nothing_to_send_is_skipped(in_a, send_mail_to):
 def test_the_sweep_publishes_what_is_due(in_a, monkeypatch):
     published = []
     monkeypatch.setattr(
-        services.email_send_task, "apply_async", lambda args, **kw: published.append((args, connection.schema_name))
+        services.email_send_task,
+        "apply_async",
+        lambda args, **kw: published.append((args, connection.schema_name)),
     )
     email = Email.objects.create(kind="password_reset", to=in_a.email, next_attempt_at=timezone.now())
     assert emails_sweep() == 1
