@@ -108,7 +108,9 @@ class Invitation(models.Model):
     made when the mail is sent and checked when it comes back."""
 
     email = models.EmailField(max_length=254)  # stored lower-case, like users' emails
-    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    role = models.CharField(
+        max_length=20, choices=[(r.value, r.label) for r in TENANT_ROLES], default=Role.MEMBER
+    )
     first_name = models.CharField(max_length=150, blank=True)  # suggestions for the accept form
     last_name = models.CharField(max_length=150, blank=True)
     status = models.CharField(

@@ -492,9 +492,9 @@ globals().update(
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"SaaS platform <no-reply@{SAAS_BASE_DOMAIN}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds per SMTP operation, in the worker
-EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=12)
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=16)
 EMAIL_BACKOFF_BASE_SECONDS = env.float("EMAIL_BACKOFF_BASE_SECONDS", default=30.0)
-EMAIL_BACKOFF_CAP_SECONDS = env.float("EMAIL_BACKOFF_CAP_SECONDS", default=1800.0)
+EMAIL_BACKOFF_CAP_SECONDS = env.float("EMAIL_BACKOFF_CAP_SECONDS", default=3600.0)
 EMAIL_SEND_LEASE_SECONDS = 300  # a send whose worker died is taken up again after this
 EMAIL_SWEEP_INTERVAL_SECONDS = env.float("EMAIL_SWEEP_INTERVAL_SECONDS", default=60.0)
 EMAIL_RETENTION_DAYS = env.int("EMAIL_RETENTION_DAYS", default=30)  # sent, skipped and failed rows

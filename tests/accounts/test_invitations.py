@@ -293,3 +293,10 @@ def test_a_token_of_tenant_a_cannot_revoke_an_invitation_of_tenant_b(
 def test_invitations_are_tenant_routes(platform_admin, client_for):
     assert client_for(None, platform_admin).get(LIST).status_code == 404
     assert TenantClient(None).post(ACCEPT, {"token": "1-a", "password": PASSWORD}).status_code == 404
+
+
+@pytest.mark.parametrize("token", ["zzzzzzzzzzzzz-" + "0" * 48, "zzzzzzzzzzzzz-abc-def"])
+def test_an_id_past_the_database_range_is_just_a_bad_token(tenant_a, token):
+    assert accept(tenant_a, token).json()["error"]["code"] == "invalid_token"
+    reset = TenantClient(tenant_a).post("/api/v1/auth/password/reset/confirm", {"token": token, "password": CHOSEN})
+    assert reset.json()["error"]["code"] == "invalid_token"

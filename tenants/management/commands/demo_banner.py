@@ -18,6 +18,13 @@ class Command(BaseCommand):
             )
         else:
             scrape = "curl http://localhost:8000/metrics   (open: METRICS_TOKEN is not set)"
+        backend = settings.EMAIL_BACKEND.rsplit(".", 2)[-2]  # smtp, console, filebased, locmem, dummy
+        if backend == "console":
+            mail = "printed below by the worker, links included (EMAIL_URL=consolemail://)"
+        elif backend == "smtp":
+            mail = f"sent through {settings.EMAIL_HOST}:{settings.EMAIL_PORT} (EMAIL_URL)"
+        else:
+            mail = f"{backend} backend (EMAIL_URL)"
         self.stdout.write(
             "\n".join(
                 [
@@ -29,6 +36,7 @@ class Command(BaseCommand):
                     f"    {settings.DEMO_OWNER_EMAIL} / {settings.DEMO_OWNER_PASSWORD}",
                     "  Health        http://localhost:8000/health  /health/ready",
                     f"  Metrics       {scrape}",
+                    f"  Mail          {mail}",
                     "",
                 ]
             )
