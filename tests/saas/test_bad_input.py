@@ -7,7 +7,8 @@ from django.conf import settings
 from django_tenants.utils import schema_context
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import RevokedAccessToken, Role, User
+from accounts.models import Invitation, RevokedAccessToken, Role, User
+from emails.models import Email
 from tenants.models import Tenant
 from tests.conftest import TenantClient, access_token
 
@@ -99,6 +100,11 @@ def routes(tenant_a, make_user, platform_admin):
         "tenants-create": (platform, "post", "/api/v1/tenants/"),
         "tenants-put": (platform, "put", f"/api/v1/tenants/{tenant_a.slug}/"),
         "tenants-patch": (platform, "patch", f"/api/v1/tenants/{tenant_a.slug}/"),
+        "password-reset": (tenant, "post", "/api/v1/auth/password/reset"),
+        "password-reset-confirm": (tenant, "post", "/api/v1/auth/password/reset/confirm"),
+        "password-change": (tenant, "post", "/api/v1/auth/password/change"),
+        "invitations-create": (tenant, "post", "/api/v1/invitations/"),
+        "invitations-accept": (tenant, "post", "/api/v1/auth/invitations/accept"),
     }
 
 
@@ -115,6 +121,11 @@ ROUTES = [
     "tenants-create",
     "tenants-put",
     "tenants-patch",
+    "password-reset",
+    "password-reset-confirm",
+    "password-change",
+    "invitations-create",
+    "invitations-accept",
 ]
 
 
@@ -127,8 +138,10 @@ def snapshot(tenant):
         )
 
     with schema_context(tenant.schema_name):
-        users = sorted(User.objects.values_list("email", "role", "is_active", "first_name", "updated_at"))
-        tenant_tokens = tokens()
+        users = sorted(
+            User.objects.values_list("email", "role", "is_active", "first_name", "updated_at", "password")
+        )
+        tenant_tokens = (*tokens(), Invitation.objects.count(), Email.objects.count())
     public_tokens = tokens()
     tenants = sorted(Tenant.objects.values_list("slug", "name", "plan", "status", "updated_at"))
     return users, tenant_tokens, public_tokens, tenants
