@@ -298,5 +298,6 @@ def test_invitations_are_tenant_routes(platform_admin, client_for):
 @pytest.mark.parametrize("token", ["zzzzzzzzzzzzz-" + "0" * 48, "zzzzzzzzzzzzz-abc-def"])
 def test_an_id_past_the_database_range_is_just_a_bad_token(tenant_a, token):
     assert accept(tenant_a, token).json()["error"]["code"] == "invalid_token"
-    reset = TenantClient(tenant_a).post("/api/v1/auth/password/reset/confirm", {"token": token, "password": CHOSEN})
+    body = {"token": token, "password": CHOSEN}
+    reset = TenantClient(tenant_a).post("/api/v1/auth/password/reset/confirm", body)
     assert reset.json()["error"]["code"] == "invalid_token"
