@@ -487,6 +487,8 @@ def password_change(*, request: HttpRequest, user: User, current_password: str, 
     a wrong one is a security event and a ValidationError on `current_password`. Every session of the
     user ends, this one included (the client signs in again with the new password); audited
     `password_change`."""
+    if not isinstance(user, User):  # a machine credential (an API key) has no password to change
+        raise _refuse("Only a signed-in person can change their password.")
     tenant: Tenant | None = getattr(request, "tenant", None)
     home = None if user.is_platform_admin else tenant  # the schema the user's row lives in
     login_limits_check(request, tenant=home, email=user.email)

@@ -182,14 +182,14 @@ def password_reset_confirm_page(request: HttpRequest, token: str) -> HttpRespons
     """`/password/reset/<token>/`: the link of the reset mail. GET shows the form (and spends nothing:
     mail scanners open links), POST sets the password and signs the user in."""
     template = "accounts/password_reset_confirm.html"
+    holder = password_reset_user(token=token)
     if request.method != "POST":
-        user = password_reset_user(token=token)
-        if user is None:
+        if holder is None:
             return _page(request, template, {"invalid": RESET_LINK_INVALID}, 400)
-        return _page(request, template, {"email": user.email, "errors": []})
+        return _page(request, template, {"email": holder.email, "errors": []})
     password, errors = _new_password(request)
-    email = request.POST.get("email", "")[:254]
-    if errors:
+    email = holder.email if holder is not None else ""
+    if errors and holder is not None:
         return _page(request, template, {"email": email, "errors": errors}, 400)
     try:
         tenant = request.tenant  # type: ignore[attr-defined]

@@ -104,3 +104,17 @@ def test_platform_staff_on_a_tenant_route_change_their_own_row(platform_admin, t
         .status_code
         == 200
     )
+
+
+def test_a_machine_principal_has_no_password_to_change(tenant_a, rf):
+    from types import SimpleNamespace
+
+    from accounts.services import password_change
+    from saas.exceptions import ApplicationError
+
+    request = rf.post(CHANGE)
+    request.tenant = tenant_a
+    key = SimpleNamespace(role="admin", email="apikey:ci", is_platform_admin=False, is_authenticated=True)
+    with pytest.raises(ApplicationError) as refused:
+        password_change(request=request, user=key, current_password=PASSWORD, new_password=NEW)
+    assert refused.value.status_code == 403
