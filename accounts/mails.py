@@ -1,4 +1,4 @@
-"""What the accounts app mails: password reset links and invitations (builders of emails.registry).
+"""What the accounts app mails: password reset links and invitations (builders of accounts.mail.registry).
 
 They run in the worker when the mail is sent, in the tenant's schema, and make the link's token
 then: the outbox row holds only the address (reset) or the invitation's id.
@@ -6,8 +6,8 @@ then: the outbox row holds only the address (reset) or the invitation's id.
 
 from django.conf import settings
 
-from emails.models import Email
-from emails.registry import EmailContent, email_kind
+from accounts.mail.models import Email
+from accounts.mail.registry import EmailContent, email_kind
 
 from .models import TENANT_ROLES, Invitation, InvitationStatus, User
 from .sso.selectors import enabled_protocols

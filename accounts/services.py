@@ -19,9 +19,9 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from accounts.mail.services import email_queue
 from audit.security import security_event_record
 from audit.services import audit_record
-from emails.services import email_queue
 from saas.exceptions import ApplicationError
 from saas.permissions import role_rank
 from saas.ratelimits import login_limits_check

@@ -103,7 +103,7 @@ TENANT_APPS = [
     "rest_framework_simplejwt.token_blacklist",  # refresh tokens of the tenant's users
     "integrations",  # the tenant's integration settings and webhook events
     "accounts",  # the tenant's users and invitations
-    "emails",  # the tenant's outgoing mail (outbox rows, sent by Celery)
+    "accounts.mail",  # the tenant's outgoing mail (outbox rows, sent by Celery)
     "auditlog",
     "audit",  # each tenant's audit trail stays in its schema
 ]
@@ -505,9 +505,9 @@ SAAS_PUBLIC_URL_PORT = env.str("SAAS_PUBLIC_URL_PORT", default="" if IS_PRODUCTI
 CELERY_BEAT_SCHEDULE.update(
     {
         "emails-sweep": {
-            "task": "emails.tasks.emails_sweep_all_task",
+            "task": "accounts.mail.tasks.emails_sweep_all_task",
             "schedule": EMAIL_SWEEP_INTERVAL_SECONDS,
         },
-        "emails-retention": {"task": "emails.tasks.emails_purge_all_task", "schedule": 3600.0},
+        "emails-retention": {"task": "accounts.mail.tasks.emails_purge_all_task", "schedule": 3600.0},
     }
 )

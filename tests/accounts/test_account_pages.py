@@ -7,10 +7,10 @@ import pytest
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from accounts.mail.models import Email
 from accounts.models import Invitation, Role
 from accounts.services import invitation_create
 from accounts.tokens import invitation_token, password_reset_token
-from emails.models import Email
 from tests.audit.helpers import trail
 from tests.conftest import PASSWORD, TenantClient
 

@@ -10,11 +10,11 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.mail.models import Email
+from accounts.mail.services import emails_send
 from accounts.models import Invitation, Role, User
 from accounts.services import EMAIL_HAS_ACCOUNT, INVITATION_PENDING
 from accounts.tokens import invitation_token
-from emails.models import Email
-from emails.services import emails_send
 from tests.audit.helpers import trail
 from tests.conftest import PASSWORD, ROUTING_FORMS, TenantClient
 

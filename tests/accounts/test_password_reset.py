@@ -9,11 +9,11 @@ from django.test import TestCase
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from accounts.mail.models import Email
+from accounts.mail.services import emails_send
 from accounts.models import Role, User
 from accounts.sso.models import OidcProvider
 from accounts.tokens import _reset_tokens, password_reset_token, password_reset_token_check
-from emails.models import Email
-from emails.services import emails_send
 from tests.audit.helpers import trail
 from tests.conftest import PASSWORD, ROUTING_FORMS, TenantClient
 
@@ -191,7 +191,7 @@ def test_password_reset_is_a_tenant_route(platform_admin):
 
 
 def test_the_request_publishes_its_mail_after_the_commit(tenant_a, make_user, monkeypatch):
-    from emails import services
+    from accounts.mail import services
 
     published = []
     monkeypatch.setattr(services.email_send_task, "apply_async", lambda args, **kw: published.append(args))

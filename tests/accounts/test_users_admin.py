@@ -199,8 +199,8 @@ def test_added_user_page_follows(tenant_a, make_user):
 
 
 def test_add_user_without_a_password_sends_an_invitation(tenant_a, make_user):
+    from accounts.mail.models import Email
     from accounts.models import Invitation
-    from emails.models import Email
 
     owner = make_user(tenant_a, Role.OWNER)
     response = admin_client(tenant_a, owner).post(

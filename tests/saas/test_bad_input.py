@@ -7,8 +7,8 @@ from django.conf import settings
 from django_tenants.utils import schema_context
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts.mail.models import Email
 from accounts.models import Invitation, RevokedAccessToken, Role, User
-from emails.models import Email
 from tenants.models import Tenant
 from tests.conftest import TenantClient, access_token
 

@@ -2,7 +2,7 @@
 
 `email_queue(kind=..., to=..., params=...)` writes the outbox row and publishes its send once the
 transaction commits; nothing talks to the mail server inside a request. The worker renders the mail
-(the kind's builder, emails.registry, and the templates `templates/email/<kind>*`) and sends it
+(the kind's builder, accounts.mail.registry, and the templates `templates/email/<kind>*`) and sends it
 through the one configured backend (EMAIL_URL). A send that fails for a reason that may pass (the
 server down, a 4xx answer) is tried again with back-off by the sweep, up to EMAIL_MAX_ATTEMPTS; one
 the server refuses for good (5xx for the recipient or the message) is `failed` at once.

@@ -10,9 +10,9 @@ from django.test import TestCase
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from emails import services
-from emails.models import Email, EmailStatus
-from emails.services import email_queue, emails_due, emails_purge, emails_send, emails_sweep
+from accounts.mail import services
+from accounts.mail.models import Email, EmailStatus
+from accounts.mail.services import email_queue, emails_due, emails_purge, emails_send, emails_sweep
 from tests.audit.helpers import trail
 
 pytestmark = pytest.mark.django_db

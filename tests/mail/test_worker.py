@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from django_tenants.utils import schema_context
 
-from emails import services
-from emails.models import Email, EmailStatus
-from emails.services import emails_sweep
+from accounts.mail import services
+from accounts.mail.models import Email, EmailStatus
+from accounts.mail.services import emails_sweep
 from tests.conftest import TenantClient, start_worker, wait_for
 
 

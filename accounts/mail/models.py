@@ -17,7 +17,7 @@ class Email(models.Model):
     """A mail to send. Written in the transaction that decides to send it, sent by a Celery task after
     that commit, and by the sweep until it is sent or given up: the row, not the broker, is the outbox.
 
-    The row names what to send (`kind`, `params`), never its text: the kind's builder (emails.registry)
+    The row names what to send (`kind`, `params`), never its text: the kind's builder (accounts.mail.registry)
     renders it when it is sent, so a link's secret (a reset token) is never stored."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

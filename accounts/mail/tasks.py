@@ -1,4 +1,4 @@
-"""Celery tasks: thin adapters over emails.services. They take ids, never model instances.
+"""Celery tasks: thin adapters over accounts.mail.services. They take ids, never model instances.
 
 A send published from a tenant's request carries that schema (tenant-schemas-celery) and runs in
 it; the periodic ones start in public and dispatch one task per tenant schema.
