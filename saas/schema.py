@@ -273,13 +273,17 @@ class ApiAutoSchema(AutoSchema):
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:  # type: ignore[override]
         responses: dict[str, Any] = super()._get_response_bodies(direction)  # type: ignore[arg-type]
         declared = self.get_response_serializers()
-        explicit = {}
+        explicit: dict[int, ErrorResponse] = {}
+        own: set[int] = set()  # statuses the view describes itself: left as they are
         if isinstance(declared, dict):
-            explicit = {
-                int(code): value for code, value in declared.items() if isinstance(value, ErrorResponse)
-            }
+            for code, value in declared.items():
+                status = int(code[0] if isinstance(code, tuple) else code)
+                if isinstance(value, ErrorResponse):
+                    explicit[status] = value
+                else:
+                    own.add(status)
         inferred = self.error_codes()
-        for status in sorted(set(inferred) | set(explicit)):
+        for status in sorted((set(inferred) | set(explicit)) - own):
             # A view that declares a status's errors declares all of them (the intake's 400 is
             # `invalid_payload`, never `validation_error`).
             if status in explicit:

@@ -295,3 +295,19 @@ def test_refused_keys_are_security_events(tenant_a):
     assert entry is not None
     assert entry.changes["prefix"] == "sk_0123456789ab"
     assert "A" * 43 not in json.dumps(entry.changes)
+
+
+@pytest.mark.parametrize("via", ROUTING_FORMS)
+def test_keys_are_managed_by_every_routing_form(tenant_a, make_user, client_for, via):
+    client = client_for(tenant_a, make_user(tenant_a, Role.ADMIN), via=via)
+    created = make_key(client, name=f"by-{via}", role="member")
+    assert [k["id"] for k in client.get("/api/v1/api-keys/").json()["results"]] == [created["id"]]
+    assert client.delete(f"/api/v1/api-keys/{created['id']}").status_code == 204
+
+
+def test_the_request_log_names_the_key(tenant_a, owner_client, caplog):
+    machine = key_client(tenant_a, make_key(owner_client, name="logged")["key"])
+    with caplog.at_level("INFO", logger="saas.request"):
+        machine.get("/api/v1/users/")
+    record = next(r for r in caplog.records if r.name == "saas.request")
+    assert record.user == "apikey:logged"
