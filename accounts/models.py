@@ -16,6 +16,8 @@ class Role(models.TextChoices):
 
 
 TENANT_ROLES = (Role.OWNER, Role.ADMIN, Role.MEMBER)
+# The one choice list of tenant roles for serializers and models (one `TenantRoleEnum` in the schema).
+TENANT_ROLE_CHOICES = [(role.value, role.label) for role in TENANT_ROLES]
 ROLE_RANK = {Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
 

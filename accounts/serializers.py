@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from saas.fields import StrictBooleanField, StrictCharField, StrictChoiceField, StrictEmailField
 
-from .models import TENANT_ROLES, Invitation, InvitationStatus, User
+from .models import TENANT_ROLE_CHOICES, Invitation, InvitationStatus, User
 
 
 class LoginSerializer(serializers.Serializer):
@@ -58,7 +58,7 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-_ROLE_CHOICES = [role.value for role in TENANT_ROLES]
+_ROLE_CHOICES = TENANT_ROLE_CHOICES
 
 
 class UserCreateSerializer(serializers.Serializer):

@@ -20,6 +20,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.mail.services import email_queue
+from audit.context import actor_label
 from audit.security import security_event_record
 from audit.services import audit_record
 from saas.exceptions import ApplicationError
@@ -50,9 +51,7 @@ def normalize_email(email: str) -> str:
 
 
 def _actor_label(actor: User | None) -> str:
-    if actor is None:
-        return "system"
-    return f"platform:{actor.email}" if actor.is_platform_admin else actor.email
+    return "system" if actor is None else actor_label(actor)
 
 
 def _is_self(actor: User, user: User) -> bool:
@@ -75,6 +74,14 @@ def _check_grant(*, actor: User, role: str) -> None:
         if role == Role.OWNER:
             raise _refuse("Only an owner can make owners.")
         raise _refuse("You cannot grant a role above your own.")
+
+
+def role_grant_check(*, actor: Any, role: str) -> None:
+    """`actor` may hand out `role` (to a user, an invitation or an API key): a tenant role, never
+    above the actor's own (so only owners and platform admins grant owner). ValidationError, or
+    ApplicationError 403."""
+    _check_role_choice(role)
+    _check_grant(actor=actor, role=role)
 
 
 def _check_may_manage(*, actor: User, user: User) -> None:
@@ -168,8 +175,7 @@ def user_create_check(
 ) -> None:
     """The rules for a new user (role, and the email and password when given), without writing: the
     admin form shows them as errors."""
-    _check_role_choice(role)
-    _check_grant(actor=actor, role=role)
+    role_grant_check(actor=actor, role=role)
     if email is not None:
         _check_email_free(normalize_email(email))
     if password:

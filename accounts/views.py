@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from saas.permissions import IsTenantAdmin, IsTenantAdminOrReadOnly
+from saas.schema import errors
 
 from .filters import InvitationFilter, UserFilter
 from .models import Invitation, User
@@ -66,7 +67,18 @@ class AnonymousAPIView(APIView):
 class LoginView(AnonymousAPIView):
     rate_limit_counter = None  # sign-in is counted per IP and per email by the service, nothing else
 
-    @extend_schema(request=LoginSerializer, responses=TokenPairSerializer)
+    @extend_schema(
+        summary="Sign in with email and password",
+        description="A token pair for the route's tenant (or, on the platform host, for platform staff). "
+        "Wrong credentials answer 401, the same whether or not the email exists.",
+        operation_id="auth_login",
+        request=LoginSerializer,
+        responses={
+            200: TokenPairSerializer,
+            401: errors("not_authenticated"),
+            429: errors("rate_limited", description="Sign-in is limited per client IP and per email."),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -75,7 +87,13 @@ class LoginView(AnonymousAPIView):
 
 
 class RefreshView(AnonymousAPIView):
-    @extend_schema(request=RefreshSerializer, responses=TokenPairSerializer)
+    @extend_schema(
+        summary="Refresh the token pair",
+        description="A new access token and a rotated refresh token; the old refresh token is spent.",
+        operation_id="auth_refresh",
+        request=RefreshSerializer,
+        responses={200: TokenPairSerializer, 401: errors("invalid_token", "token_tenant_mismatch")},
+    )
     def post(self, request: Request) -> Response:
         data = RefreshSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -85,7 +103,13 @@ class RefreshView(AnonymousAPIView):
 class LogoutView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=RefreshSerializer, responses={204: None})
+    @extend_schema(
+        summary="Sign out",
+        description="Both the given refresh token and the access token of this request stop working.",
+        operation_id="auth_logout",
+        request=RefreshSerializer,
+        responses={204: None, 403: errors("permission_denied", description="API keys cannot sign out.")},
+    )
     def post(self, request: Request) -> Response:
         data = RefreshSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -101,7 +125,11 @@ class LogoutView(APIView):
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=MeSerializer)
+    @extend_schema(
+        summary="The signed-in user",
+        operation_id="auth_me",
+        responses={200: MeSerializer, 403: errors("permission_denied", description="An API key is no user.")},
+    )
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(request.user, context={"request": request}).data)
 
@@ -121,28 +149,42 @@ class UserViewSet(viewsets.GenericViewSet):
         except (User.DoesNotExist, ValueError):
             raise NotFound() from None
 
-    @extend_schema(responses=UserSerializer(many=True))
+    @extend_schema(summary="List users", responses=UserSerializer(many=True))
     def list(self, request: Request) -> Response:
         # Plain rows, not model instances through the serializer: the same JSON (DRF's encoder
         # renders the datetimes as UserSerializer does), at a fraction of the cost per row.
         rows = self.filter_queryset(self.get_queryset()).values(*UserSerializer.Meta.fields)
         return self.get_paginated_response(self.paginate_queryset(rows))
 
+    @extend_schema(summary="Get a user")
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer})
+    @extend_schema(
+        summary="Create a user",
+        description="Nobody grants a role above their own; only owners make owners.",
+        request=UserCreateSerializer,
+        responses={201: UserSerializer},
+    )
     def create(self, request: Request) -> Response:
         data = UserCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = user_create(actor=request.user, **data.validated_data)
         return Response(self.get_serializer(user).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=UserUpdateSerializer, responses=UserSerializer)
+    @extend_schema(
+        summary="Replace a user",
+        request=UserUpdateSerializer,
+        responses={200: UserSerializer, 409: errors("conflict", description="The last active owner.")},
+    )
     def update(self, request: Request, pk: str) -> Response:
         return self._update(request, partial=False)
 
-    @extend_schema(request=UserUpdateSerializer, responses=UserSerializer)
+    @extend_schema(
+        summary="Update a user",
+        request=UserUpdateSerializer,
+        responses={200: UserSerializer, 409: errors("conflict", description="The last active owner.")},
+    )
     def partial_update(self, request: Request, pk: str) -> Response:
         return self._update(request, partial=True)
 
@@ -154,7 +196,11 @@ class UserViewSet(viewsets.GenericViewSet):
         user = user_update(actor=request.user, user=user, **fields)
         return Response(self.get_serializer(user).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        summary="Deactivate a user",
+        description="The user can no longer sign in and their tokens stop working; the row stays.",
+        responses={204: None, 409: errors("conflict", description="The last active owner.")},
+    )
     def destroy(self, request: Request, pk: str) -> Response:
         user_deactivate(actor=request.user, user=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

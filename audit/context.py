@@ -65,9 +65,13 @@ def task_finished(token: Token["TaskContext | None"]) -> None:
 
 
 def actor_label(user: Any) -> str:
-    """`<email>` for a tenant user, `platform:<email>` for platform staff, `anonymous` for nobody."""
+    """`<email>` for a tenant user, `platform:<email>` for platform staff, `anonymous` for nobody;
+    a principal that is no person names itself (`audit_label`, e.g. `apikey:<name>`)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return "anonymous"
+    own = getattr(user, "audit_label", None)
+    if own:
+        return str(own)
     email = getattr(user, "email", "") or f"id:{user.pk}"
     return f"platform:{email}" if getattr(user, "is_platform_admin", False) else email
 

@@ -4,7 +4,7 @@ trail on platform routes (platform admins), or with `?tenant=SLUG` that tenant's
 from contextlib import nullcontext
 
 from django_tenants.utils import schema_context
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,7 +31,20 @@ class AuditEventListView(ListAPIView):  # type: ignore[type-arg]
     permission_classes = [IsTenantAdmin | IsPlatformAdmin]
     filter_backends: list[type] = []
 
-    @extend_schema(parameters=[AuditFilterSerializer], responses=AuditEntrySerializer(many=True))
+    @extend_schema(
+        summary="List audit events",
+        description="The trail of the route's tenant, or on the platform host the platform's own.",
+        parameters=[
+            AuditFilterSerializer,
+            OpenApiParameter(
+                "tenant",
+                str,
+                description="Platform host only: read this tenant's trail instead (the reading is audited).",
+                extensions={"x-platform-only": True},
+            ),
+        ],
+        responses=AuditEntrySerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         data = AuditFilterSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)

@@ -8,7 +8,10 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from audit.registry import track
 
-        from . import metrics  # noqa: F401  (registers the backlog collector)
+        from . import (
+            metrics,  # noqa: F401  (registers the backlog collector)
+            schema,  # noqa: F401  (documents the webhook intake in the OpenAPI schema)
+        )
         from .models import Endpoint, Invoice, Message, Subscription
 
         # Settings changes are audited as row changes; the secrets never reach the trail (a rotation

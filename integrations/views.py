@@ -17,6 +17,7 @@ from audit.security import security_event_record
 from saas.exceptions import error_response
 from saas.permissions import IsTenantAdmin
 from saas.ratelimits import counted_by, webhook_counter
+from saas.schema import errors
 
 from . import metrics
 from .models import Service
@@ -118,12 +119,17 @@ class EndpointView(APIView):
 
     permission_classes = [IsTenantAdmin]
 
-    @extend_schema(responses=EndpointSerializer)
+    @extend_schema(summary="Get an integration's settings", responses=EndpointSerializer)
     def get(self, request: Request, service: str) -> Response:
         _check_service(service)
         return Response(EndpointSerializer(endpoint_ensure(service=service)).data)
 
-    @extend_schema(request=EndpointUpdateSerializer, responses=EndpointSerializer)
+    @extend_schema(
+        summary="Change an integration's settings",
+        description="`api_key` is write only. The payment service's settings: platform admins only.",
+        request=EndpointUpdateSerializer,
+        responses=EndpointSerializer,
+    )
     def put(self, request: Request, service: str) -> Response:
         _check_service(service)
         data = EndpointUpdateSerializer(data=request.data)
@@ -145,7 +151,14 @@ class RotateSecretView(APIView):
 
     permission_classes = [IsTenantAdmin]
 
-    @extend_schema(request=None, responses=SecretSerializer)
+    @extend_schema(
+        summary="Rotate an integration's signing secret",
+        description="The new secret is shown in this answer only; the old one keeps verifying for 24 "
+        "hours. The payment service's: platform admins only.",
+        operation_id="integrations_rotate_secret",
+        request=None,
+        responses=SecretSerializer,
+    )
     def post(self, request: Request, service: str) -> Response:
         _check_service(service)
         return Response({"secret": secret_rotate(service=service, actor=request.user)})
@@ -159,12 +172,13 @@ class EventListView(generics.ListAPIView):
     filter_backends: list[type] = []
 
     @extend_schema(
+        summary="List webhook events",
         parameters=[
             OpenApiParameter("service", str),
             OpenApiParameter("status", str),
             OpenApiParameter("type", str),
             OpenApiParameter("since", str, description="ISO 8601; received at or after"),
-        ]
+        ],
     )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
@@ -178,7 +192,7 @@ class EventListView(generics.ListAPIView):
 class EventDetailView(APIView):
     permission_classes = [IsTenantAdmin]
 
-    @extend_schema(responses=WebhookEventSerializer)
+    @extend_schema(summary="Get a webhook event", responses=WebhookEventSerializer)
     def get(self, request: Request, pk: int) -> Response:
         event = event_get(pk=pk)
         if event is None:
@@ -187,7 +201,8 @@ class EventDetailView(APIView):
 
 
 def _actor(request: Request) -> str:
-    return f"user:{getattr(request.user, 'email', '')}"
+    label = getattr(request.user, "audit_label", None)  # an API key: `apikey:<name>`
+    return str(label) if label else f"user:{getattr(request.user, 'email', '')}"
 
 
 class EventReplayView(APIView):
@@ -195,7 +210,15 @@ class EventReplayView(APIView):
 
     permission_classes = [IsTenantAdmin]
 
-    @extend_schema(request=None, responses={202: RequeuedSerializer})
+    @extend_schema(
+        summary="Replay a webhook event",
+        operation_id="webhooks_event_replay",
+        request=None,
+        responses={
+            202: RequeuedSerializer,
+            409: errors("conflict", description="The event is already waiting or being processed."),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         event = event_get(pk=pk)
         if event is None:
@@ -209,7 +232,13 @@ class EventBulkReplayView(APIView):
 
     permission_classes = [IsTenantAdmin]
 
-    @extend_schema(request=ReplaySerializer, responses={202: RequeuedSerializer})
+    @extend_schema(
+        summary="Replay webhook events by status",
+        description="Requeues every event with that status (and service, when given).",
+        operation_id="webhooks_events_replay",
+        request=ReplaySerializer,
+        responses={202: RequeuedSerializer},
+    )
     def post(self, request: Request) -> Response:
         data = ReplaySerializer(data=request.data)
         data.is_valid(raise_exception=True)

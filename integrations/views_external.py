@@ -20,7 +20,11 @@ class HealthView(APIView):
 
     permission_classes = [IsTenantAdmin]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary="Health of the tenant's integrations",
+        operation_id="webhooks_health",
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request: Request) -> Response:
         return Response({"services": service_health()})
 
@@ -30,7 +34,11 @@ class PlatformHealthView(APIView):
 
     permission_classes = [IsPlatformAdmin]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary="Health of every tenant's integrations",
+        operation_id="integrations_health",
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request: Request) -> Response:
         tenants = []
         for tenant in tenant_with_schema_list().exclude(status=TenantStatus.DELETED):

@@ -15,6 +15,13 @@ current_request_id: ContextVar[str] = ContextVar("current_request_id", default="
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
+def _user_label(user: object) -> str | None:
+    """The signed-in user's email, or what a principal that is no person calls itself (`apikey:<name>`)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return getattr(user, "audit_label", None) or getattr(user, "email", None)
+
+
 class RequestLogMiddleware:
     """Honours a sane `X-Request-ID` or makes one, echoes it, and logs the request when done."""
 
@@ -43,7 +50,7 @@ class RequestLogMiddleware:
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 "tenant": getattr(tenant, "slug", None),
-                "user": getattr(user, "email", None) if getattr(user, "is_authenticated", False) else None,
+                "user": _user_label(user),
             },
         )
         return response

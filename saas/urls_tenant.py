@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/auth/", include("accounts.urls")),
     path("api/v1/auth/", include("accounts.urls_tenant")),
     path("api/v1/", include("accounts.urls_users")),
+    path("api/v1/", include("accounts.apikeys.urls")),
     path("api/v1/audit/", include("audit.urls")),
     path("api/v1/sso/", include("accounts.sso.api_urls")),
     path("sso/", include("accounts.sso.urls")),

@@ -19,7 +19,7 @@ from .selectors import tenant_for_slug, tenant_slug_for_domain
 from .slugs import is_valid_slug
 
 TENANT_PATH_RE = re.compile(
-    r"^/api/v1/tenants/(?P<slug>[^/]*)/(?P<rest>(?:auth|users|invitations|webhooks|integrations|sso|audit)(?:/.*)?)$",
+    r"^/api/v1/tenants/(?P<slug>[^/]*)/(?P<rest>(?:auth|users|webhooks|integrations|sso|audit|api-keys|invitations)(?:/.*)?)$",
     re.DOTALL,
 )
 

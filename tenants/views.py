@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from saas.permissions import IsPlatformAdmin
+from saas.schema import errors
 
 from .filters import TenantFilter
 from .models import Tenant
@@ -33,14 +34,24 @@ class TenantViewSet(viewsets.GenericViewSet):
         except Tenant.DoesNotExist:
             raise NotFound() from None
 
+    @extend_schema(summary="List tenants")
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
+    @extend_schema(summary="Get a tenant")
     def retrieve(self, request: Request, slug: str) -> Response:
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(request=TenantCreateSerializer, responses={201: TenantSerializer})
+    @extend_schema(
+        summary="Create a tenant",
+        description="The schema, the `<slug>.<SAAS_BASE_DOMAIN>` domain and the owner exist when it answers.",
+        request=TenantCreateSerializer,
+        responses={
+            201: TenantSerializer,
+            503: errors("template_behind", description="Run `migrate_schemas` first."),
+        },
+    )
     def create(self, request: Request) -> Response:
         data = TenantCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -49,11 +60,11 @@ class TenantViewSet(viewsets.GenericViewSet):
         tenant = tenant_create(owner_email=owner["email"], owner_password=owner["password"], **fields)
         return Response(self.get_serializer(tenant).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=TenantUpdateSerializer, responses=TenantSerializer)
+    @extend_schema(summary="Replace a tenant", request=TenantUpdateSerializer, responses=TenantSerializer)
     def update(self, request: Request, slug: str) -> Response:
         return self._update(request, partial=False)
 
-    @extend_schema(request=TenantUpdateSerializer, responses=TenantSerializer)
+    @extend_schema(summary="Update a tenant", request=TenantUpdateSerializer, responses=TenantSerializer)
     def partial_update(self, request: Request, slug: str) -> Response:
         return self._update(request, partial=True)
 
@@ -67,6 +78,8 @@ class TenantViewSet(viewsets.GenericViewSet):
         return Response(self.get_serializer(tenant).data)
 
     @extend_schema(
+        summary="Delete a tenant",
+        description="Its status becomes `deleted` and routing stops; `?purge=true` also drops its schema.",
         parameters=[OpenApiParameter("purge", bool, description="Also drop the tenant's schema.")],
         responses={204: None},
     )
@@ -75,12 +88,16 @@ class TenantViewSet(viewsets.GenericViewSet):
         tenant_delete(tenant=self.get_object(), purge=purge)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses=TenantSerializer)
+    @extend_schema(
+        summary="Suspend a tenant", operation_id="tenants_suspend", request=None, responses=TenantSerializer
+    )
     @action(detail=True, methods=["post"])
     def suspend(self, request: Request, slug: str) -> Response:
         return Response(self.get_serializer(tenant_suspend(tenant=self.get_object())).data)
 
-    @extend_schema(request=None, responses=TenantSerializer)
+    @extend_schema(
+        summary="Activate a tenant", operation_id="tenants_activate", request=None, responses=TenantSerializer
+    )
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, slug: str) -> Response:
         return Response(self.get_serializer(tenant_activate(tenant=self.get_object())).data)

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts.models import TENANT_ROLES
+from accounts.models import TENANT_ROLE_CHOICES
 
 from .models import OidcProvider, SamlProvider
 
@@ -23,8 +23,8 @@ class ScopesField(serializers.ListField):
 
 class _ProviderIn(serializers.Serializer):
     enabled = serializers.BooleanField(default=False)
-    role_map = serializers.DictField(child=serializers.ChoiceField(TENANT_ROLES), default=dict)
-    default_role = serializers.ChoiceField(TENANT_ROLES, default="member")
+    role_map = serializers.DictField(child=serializers.ChoiceField(TENANT_ROLE_CHOICES), default=dict)
+    default_role = serializers.ChoiceField(TENANT_ROLE_CHOICES, default="member")
     allowed_domains = serializers.ListField(
         child=serializers.CharField(max_length=253), default=list, max_length=100
     )

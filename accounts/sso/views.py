@@ -17,6 +17,7 @@ from accounts.tokens import token_pair
 from accounts.views import AnonymousAPIView
 from audit import services as audit
 from saas.permissions import IsTenantAdmin
+from saas.schema import errors
 
 from .redirects import is_safe_next
 from .selectors import enabled_protocols, oidc_provider_get, saml_provider_get
@@ -34,11 +35,16 @@ from .services import oidc_provider_update, saml_provider_update
 class OidcProviderView(APIView):
     permission_classes = [IsTenantAdmin]
 
-    @extend_schema(responses=OidcProviderOutSerializer)
+    @extend_schema(summary="Get the OpenID Connect provider", responses=OidcProviderOutSerializer)
     def get(self, request: Request) -> Response:
         return Response(OidcProviderOutSerializer(oidc_provider_get(), context={"request": request}).data)
 
-    @extend_schema(request=OidcProviderInSerializer, responses=OidcProviderOutSerializer)
+    @extend_schema(
+        summary="Set the OpenID Connect provider",
+        description="`client_secret` is write only; a PUT without it keeps the stored one.",
+        request=OidcProviderInSerializer,
+        responses=OidcProviderOutSerializer,
+    )
     def put(self, request: Request) -> Response:
         data = OidcProviderInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -49,11 +55,16 @@ class OidcProviderView(APIView):
 class SamlProviderView(APIView):
     permission_classes = [IsTenantAdmin]
 
-    @extend_schema(responses=SamlProviderOutSerializer)
+    @extend_schema(summary="Get the SAML provider", responses=SamlProviderOutSerializer)
     def get(self, request: Request) -> Response:
         return Response(SamlProviderOutSerializer(saml_provider_get(), context={"request": request}).data)
 
-    @extend_schema(request=SamlProviderInSerializer, responses=SamlProviderOutSerializer)
+    @extend_schema(
+        summary="Set the SAML provider",
+        description="The IdP's metadata as XML or a URL; the SP metadata is at `/sso/saml/metadata/`.",
+        request=SamlProviderInSerializer,
+        responses=SamlProviderOutSerializer,
+    )
     def put(self, request: Request) -> Response:
         data = SamlProviderInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -64,7 +75,14 @@ class SamlProviderView(APIView):
 class SsoLoginView(AnonymousAPIView):
     """`POST /api/v1/auth/sso/login`: the URL a browser opens to start this tenant's SSO."""
 
-    @extend_schema(request=SsoLoginSerializer, responses=SsoRedirectSerializer)
+    @extend_schema(
+        summary="Start single sign-on",
+        description="The URL a browser opens to sign in through the tenant's identity provider; "
+        "`next` is a path on this host. Tenant routes only.",
+        operation_id="auth_sso_login",
+        request=SsoLoginSerializer,
+        responses={200: SsoRedirectSerializer, 404: errors("not_found", description="On the platform host.")},
+    )
     def post(self, request: Request) -> Response:
         if request.tenant is None:
             raise Http404
@@ -95,7 +113,18 @@ class SsoTokenView(APIView):
     authentication_classes = [BrowserSession]
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses=TokenPairSerializer)
+    @extend_schema(
+        summary="Exchange a finished SSO browser session for tokens",
+        description="With the session cookie and CSRF token of a browser that signed in through SSO.",
+        operation_id="auth_sso_token",
+        request=None,
+        responses={
+            200: TokenPairSerializer,
+            401: errors("not_authenticated"),
+            403: errors("permission_denied", description="CSRF check failed."),
+            404: errors("not_found", description="On the platform host."),
+        },
+    )
     def post(self, request: Request) -> Response:
         if request.tenant is None:
             raise Http404

@@ -23,7 +23,13 @@ def test_tenant_api(method: str, path: str, tenant_schema: Any, fuzz_tenants: An
     fuzz_a = fuzz_tenants[0]
 
     def call(case: Any) -> None:
-        headers = {"Host": fuzz_a.host, "Authorization": f"Bearer {fuzz_a.token()}"}
+        # X-Tenant-ID (documented on every tenant operation) names the host's tenant, or each case
+        # with a generated slug would only meet the routing's 400/404.
+        headers = {
+            "Host": fuzz_a.host,
+            "X-Tenant-ID": fuzz_a.tenant.slug,
+            "Authorization": f"Bearer {fuzz_a.token()}",
+        }
         case.call_and_validate(base_url=fuzz_server, headers=headers, checks=CHECKS, timeout=60)
 
     assert fuzz_operation(tenant_schema, method, path, call) > 0
