@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -79,6 +79,7 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
+@lru_cache(maxsize=1024)
 def _ip(value: str | None) -> str | None:
     try:
         return str(ipaddress.ip_address(value)) if value else None
@@ -190,16 +191,30 @@ def _log_line(entry: AuditEntry, schema: str) -> Callable[[], None]:
 
 
 @cache
-def _insert_fields() -> tuple[Any, ...]:
-    return tuple(f for f in AuditEntry._meta.concrete_fields if not f.primary_key)
+def _insert_fields() -> tuple[tuple[str, str, str], ...]:
+    """(attribute, column, cast) of every column an append writes."""
+    return tuple(
+        (f.attname, f.column, _CASTS[f.get_internal_type()])
+        for f in AuditEntry._meta.concrete_fields
+        if not f.primary_key
+    )
 
 
 @cache
 def _append_sql(rows: int) -> str:
     fields = _insert_fields()
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    row = "(" + ", ".join(f"%s::{_CASTS[f.get_internal_type()]}" for f in fields) + ")"
+    columns = ", ".join(connection.ops.quote_name(column) for _, column, _ in fields)
+    row = "(" + ", ".join(f"%s::{cast}" for _, _, cast in fields) + ")"
     return _APPEND_SQL.format(columns=columns, rows=", ".join([row] * rows))
+
+
+def _row(entry: AuditEntry) -> list[Any]:
+    """The entry's values as the casts above read them (JSON values are already `_jsonable`)."""
+    values = []
+    for attname, _, cast in _insert_fields():
+        value = getattr(entry, attname)
+        values.append(json.dumps(value) if cast == "jsonb" and value is not None else value)
+    return values
 
 
 def _known_heads() -> dict[str, tuple[int, str]]:
@@ -218,13 +233,12 @@ def _chain_to(entries: list[AuditEntry], head: tuple[int, str], *, schema: str) 
     key = chain_key()
     seq, prev = head
     now = timezone.now()
-    fields = _insert_fields()
     params: list[Any] = []
     for entry in entries:
         seq += 1
         entry.seq, entry.prev_hash, entry.timestamp = seq, prev, now
         entry.chain_hash = prev = chain.digest(key, hashed_values(entry, schema=schema))
-        params.extend(f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields)
+        params.extend(_row(entry))
     with connection.cursor() as cursor:
         cursor.execute(_append_sql(len(entries)), [seq, prev, head[0], head[1], *params])
         ids = {row_seq: pk for pk, row_seq in cursor.fetchall()}

@@ -22,7 +22,7 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from audit.services import acting_as, audit_record
+from audit.services import acting_as, audit_record, entries_batched
 
 from . import metrics
 from .crypto import encrypt
@@ -494,7 +494,9 @@ def _apply_batch(token: uuid.UUID, steps: list[_Step]) -> None:
     if not steps:
         return
     retries: dict[float, list[int]] = {}
-    with transaction.atomic():
+    # The batch's audit entries are chained together as it ends: the tenant's chain head is locked
+    # for the last statement and the commit only, not from the first event on.
+    with transaction.atomic(), entries_batched():
         held = set(
             WebhookEvent.objects.select_for_update()
             .filter(id__in=[s.event.pk for s in steps], claim_token=token, status=EventStatus.PROCESSING)
