@@ -40,9 +40,7 @@ def _raw_rate(bodies_per_connection: list[list[bytes]], seconds: float) -> float
 
     from integrations.services import _INSERT_SQL
 
-    sql = _INSERT_SQL.format(
-        table=f"t_{SLUG}.integrations_webhookevent", source="(%s::jsonb)->'events'"
-    )
+    sql = _INSERT_SQL.format(table=f"t_{SLUG}.integrations_webhookevent", source="(%s::jsonb)->'events'")
     stored = [0] * len(bodies_per_connection)
     deadline = time.monotonic() + seconds
 
