@@ -10,32 +10,61 @@ Everything lands in the active schema's trail through `entry_append`.
 import ipaddress
 import json
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from . import chain
 from .context import acting_as, current_stamp
 from .models import ACTION_CODES, AuditEntry
 
-__all__ = ["acting_as", "audit_record", "entry_append"]
+__all__ = ["acting_as", "audit_record", "entries_batched", "entry_append"]
 
 logger = logging.getLogger("audit")
 
 # Verbs that change something; any other non-row event (login, logout, refresh reuse) is "access".
 _CHANGE_WORDS = ("rotat", "replay", "role", "change", "update", "reset", "enable", "disable", "revoke")
 
+# Takes the head row lock (creating the head of a fresh schema) and reads it.
 _LOCK_HEAD_SQL = """
     INSERT INTO audit_chainhead (id, seq, chain_hash, updated_at) VALUES (1, 0, %s, now())
     ON CONFLICT (id) DO UPDATE SET id = audit_chainhead.id
     RETURNING seq, chain_hash
 """
-_MOVE_HEAD_SQL = "UPDATE audit_chainhead SET seq = %s, chain_hash = %s, updated_at = now() WHERE id = 1"
+# Moves the head from the (seq, hash) the entries were chained to and inserts them, in one statement.
+# The UPDATE is a compare-and-set: when another writer moved the head meanwhile it matches no row
+# (after waiting for that writer's commit), the INSERT then has nothing to join with and inserts
+# nothing, and the writer re-chains under the lock. Its row lock is held until the transaction ends.
+_APPEND_SQL = """
+    WITH head AS (
+        UPDATE audit_chainhead SET seq = %s, chain_hash = %s, updated_at = now()
+         WHERE id = 1 AND seq = %s AND chain_hash = %s
+        RETURNING 1
+    )
+    INSERT INTO audit_auditentry ({columns})
+    SELECT v.* FROM (VALUES {rows}) AS v ({columns}), head
+    RETURNING id, seq
+"""
+# Casts for the VALUES rows (without lengths: the table's own types refuse an over-long value
+# instead of a cast truncating what the hash covers).
+_CASTS = {
+    "CharField": "text",
+    "TextField": "text",
+    "JSONField": "jsonb",
+    "GenericIPAddressField": "inet",
+    "DateTimeField": "timestamptz",
+    "BigIntegerField": "bigint",
+    "PositiveSmallIntegerField": "smallint",
+}
 
 
 @cache
@@ -50,6 +79,7 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
+@lru_cache(maxsize=1024)
 def _ip(value: str | None) -> str | None:
     try:
         return str(ipaddress.ip_address(value)) if value else None
@@ -102,7 +132,8 @@ def entry_append(
 ) -> AuditEntry:
     """Stamps an entry with actor/IP/UA/request id and appends it to the active schema's chain.
 
-    Appends are serialised per schema by locking the chain head row until the transaction ends.
+    Appends are serialised per schema by locking the chain head row until the transaction ends
+    (inside `entries_batched()`, the block's entries are appended together as it exits).
     The `audit` log line (schema, seq, chain hash) is written when the transaction commits.
     """
     if object_type is None:
@@ -126,30 +157,153 @@ def entry_append(
         request_id=stamp.request_id,
     )
     schema = connection.schema_name
-    key = chain_key()
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(_LOCK_HEAD_SQL, [chain.genesis(key, schema)])
-        head_seq, head_hash = cursor.fetchone()
-        entry.seq, entry.prev_hash = head_seq + 1, head_hash
-        entry.timestamp = timezone.now()  # taken under the lock: timestamps follow the chain
-        entry.chain_hash = chain.digest(key, hashed_values(entry, schema=schema))
-        entry.save(force_insert=True)
-        cursor.execute(_MOVE_HEAD_SQL, [entry.seq, entry.chain_hash])
-    if logger.isEnabledFor(logging.INFO):
-        line = {
-            "schema": schema,
-            "seq": entry.seq,
-            "chain_hash": entry.chain_hash,
-            "action": entry.action_name,
-            "object_type": entry.object_type,
-            "object_id": entry.object_pk,
-            "actor": entry.actor,
-            "request_id": entry.request_id,
-        }
-        # The off-database copy names only entries that exist: written once the append commits
-        # (at once outside a transaction), never for one that rolls back.
-        transaction.on_commit(lambda: logger.info("audit", extra=line))
+    batch = _batch.get()
+    if batch is not None and batch.schema == schema and connection.in_atomic_block:
+        # Chained with the rest of the batch when it ends; the log line doubles as the marker that
+        # tells whether the entry's savepoint survived (Django drops it from on_commit if not).
+        marker = _log_line(entry, schema)
+        transaction.on_commit(marker)
+        batch.entries.append((entry, marker))
+        return entry
+    _chain_write([entry], schema=schema)
+    # The off-database copy names only entries that exist: written once the append commits
+    # (at once outside a transaction), never for one that rolls back.
+    transaction.on_commit(_log_line(entry, schema))
     return entry
+
+
+def _log_line(entry: AuditEntry, schema: str) -> Callable[[], None]:
+    def log() -> None:
+        if logger.isEnabledFor(logging.INFO):
+            line = {
+                "schema": schema,
+                "seq": entry.seq,
+                "chain_hash": entry.chain_hash,
+                "action": entry.action_name,
+                "object_type": entry.object_type,
+                "object_id": entry.object_pk,
+                "actor": entry.actor,
+                "request_id": entry.request_id,
+            }
+            logger.info("audit", extra=line)
+
+    return log
+
+
+@cache
+def _insert_fields() -> tuple[tuple[str, str, str], ...]:
+    """(attribute, column, cast) of every column an append writes."""
+    return tuple(
+        (f.attname, f.column, _CASTS[f.get_internal_type()])
+        for f in AuditEntry._meta.concrete_fields
+        if not f.primary_key
+    )
+
+
+@cache
+def _append_sql(rows: int) -> str:
+    fields = _insert_fields()
+    columns = ", ".join(connection.ops.quote_name(column) for _, column, _ in fields)
+    row = "(" + ", ".join(f"%s::{cast}" for _, _, cast in fields) + ")"
+    return _APPEND_SQL.format(columns=columns, rows=", ".join([row] * rows))
+
+
+def _row(entry: AuditEntry) -> list[Any]:
+    """The entry's values as the casts above read them (JSON values are already `_jsonable`)."""
+    values = []
+    for attname, _, cast in _insert_fields():
+        value = getattr(entry, attname)
+        values.append(json.dumps(value) if cast == "jsonb" and value is not None else value)
+    return values
+
+
+def _known_heads() -> dict[str, tuple[int, str]]:
+    """The head this connection last moved, per schema: only a guess, which the append's
+    compare-and-set checks (another process may have moved it, or the transaction rolled back)."""
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    heads: dict[str, tuple[int, str]] | None = getattr(wrapper, "_audit_heads", None)
+    if heads is None:
+        heads = wrapper._audit_heads = {}  # type: ignore[attr-defined]
+    return heads
+
+
+def _chain_to(entries: list[AuditEntry], head: tuple[int, str], *, schema: str) -> bool:
+    """Chains `entries` after `head` and writes them and the new head in one statement; False when
+    the head had moved (nothing written)."""
+    key = chain_key()
+    seq, prev = head
+    now = timezone.now()
+    params: list[Any] = []
+    for entry in entries:
+        seq += 1
+        entry.seq, entry.prev_hash, entry.timestamp = seq, prev, now
+        entry.chain_hash = prev = chain.digest(key, hashed_values(entry, schema=schema))
+        params.extend(_row(entry))
+    with connection.cursor() as cursor:
+        cursor.execute(_append_sql(len(entries)), [seq, prev, head[0], head[1], *params])
+        ids = {row_seq: pk for pk, row_seq in cursor.fetchall()}
+    if not ids:
+        return False
+    for entry in entries:
+        entry.pk = ids[entry.seq]
+        entry._state.adding, entry._state.db = False, DEFAULT_DB_ALIAS
+    _known_heads()[schema] = (seq, prev)
+    return True
+
+
+def _chain_write(entries: list[AuditEntry], *, schema: str) -> None:
+    """Appends `entries`, in order, to the active schema's chain.
+
+    One statement when this connection moved the head last (the usual case for a worker or a request
+    writing several entries); otherwise the head row is locked and read first. Either way the head
+    row stays locked until the transaction ends, which serialises appends per schema."""
+    head = _known_heads().get(schema)
+    if head is not None and _chain_to(entries, head, schema=schema):
+        return
+    # Lock, read and move in one transaction (outside one, the lock would end with the first statement).
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(_LOCK_HEAD_SQL, [chain.genesis(chain_key(), schema)])
+        locked = cursor.fetchone()
+        if not _chain_to(entries, (locked[0], locked[1]), schema=schema):
+            raise RuntimeError(f"the audit chain head of {schema} moved while locked")
+
+
+@dataclass
+class _Batch:
+    schema: str
+    entries: list[tuple[AuditEntry, Callable[[], None]]] = field(default_factory=list)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("audit_batch", default=None)
+
+
+@contextmanager
+def entries_batched() -> Iterator[None]:
+    """Inside a transaction: the block's entries are chained together, in one statement, as it exits.
+
+    The schema's head lock is then taken at the end of the caller's transaction rather than at its
+    first change, and held only until its commit (the webhook engine's batches). An entry whose
+    savepoint rolled back is dropped; on an exception nothing is written (the transaction rolls back).
+    Outside a transaction, or nested in another batch, entries are appended as usual."""
+    if not connection.in_atomic_block or _batch.get() is not None:
+        yield
+        return
+    batch = _Batch(schema=connection.schema_name)
+    token = _batch.set(batch)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    entries_flush(batch=batch)
+
+
+def entries_flush(*, batch: _Batch) -> None:
+    """Writes a batch's surviving entries (Django forgets the on_commit callbacks of a rolled-back
+    savepoint, and each entry registered its log line as one)."""
+    live = {id(item[1]) for item in connection.run_on_commit}
+    entries = [entry for entry, marker in batch.entries if id(marker) in live]
+    if entries:
+        _chain_write(entries, schema=batch.schema)
 
 
 def _classify(action: str, event: str | None) -> tuple[int, str]:

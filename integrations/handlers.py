@@ -8,6 +8,10 @@
   event's transaction, with no outgoing call.
 Outgoing writes are never made by a handler: it records them as rows (a `Message` to send) that are
 sent after the commit, so a slow or failing service never holds a lock (issue 11).
+A handler's database writes may be run twice: a batch is first applied without a savepoint per
+event, and when one of its handlers raises, the batch is rolled back and applied again (issue 12).
+The rollback undoes the first run's writes and its `on_commit` callbacks; anything else a handler
+did (a global, a log line) is not undone, which is why handlers only write to the database.
 """
 
 from collections.abc import Callable

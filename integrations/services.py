@@ -22,7 +22,7 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from audit.services import acting_as, audit_record
+from audit.services import acting_as, audit_record, entries_batched
 
 from . import metrics
 from .crypto import encrypt
@@ -412,20 +412,22 @@ class _Step:
     apply: Callable[[], None] | None = None  # its database writes; None when nothing is to be applied
     error: Exception | None = None  # what its fetch raised (the outcome follows from it)
     seconds: float = 0.0  # time spent in its handler (fetch and apply)
+    outcome: str = ""  # the `webhooks_processed_total` outcome, counted once the batch commits
 
 
-def _fail(event: WebhookEvent, exc: Exception, now: datetime) -> float | None:
+def _fail(step: _Step, exc: Exception, now: datetime) -> float | None:
     """Sets the outcome of a handler's exception; returns the retry delay, if one is to be scheduled."""
+    event = step.event
     if isinstance(exc, CircuitOpenError):
         event.attempts -= 1  # an open breaker is not the event's fault
         event.status, event.next_attempt_at = EventStatus.RETRYING, exc.retry_at
         event.last_error = f"CircuitOpenError: {exc}"[:2000]
-        metrics.PROCESSED.labels(event.service, "deferred").inc()
+        step.outcome = "deferred"
         return max((exc.retry_at - now).total_seconds(), 0.0)
     if isinstance(exc, PermanentError):
         event.status, event.next_attempt_at = EventStatus.DEAD, None
         event.last_error = f"PermanentError: {exc}"[:2000]
-        metrics.PROCESSED.labels(event.service, "dead").inc()
+        step.outcome = "dead"
         return None
     retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
     event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -437,37 +439,51 @@ def _fail(event: WebhookEvent, exc: Exception, now: datetime) -> float | None:
         )
     if event.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
         event.status, event.next_attempt_at = EventStatus.DEAD, None
-        metrics.PROCESSED.labels(event.service, "dead").inc()
+        step.outcome = "dead"
         return None
     delay = backoff_delay(attempts=event.attempts, retry_after=retry_after)
     event.status, event.next_attempt_at = EventStatus.RETRYING, now + timedelta(seconds=delay)
-    metrics.PROCESSED.labels(event.service, "failed").inc()
+    step.outcome = "failed"
     return delay
 
 
-def _settle(step: _Step, now: datetime) -> float | None:
-    """Applies the step in a savepoint (inside the batch's transaction) and sets the event's outcome."""
+class _HandlerFailed(Exception):
+    """A handler raised while its batch ran without savepoints: the batch is rolled back and run again."""
+
+    def __init__(self, error: Exception, seconds: float) -> None:
+        super().__init__(str(error))
+        self.error, self.seconds, self.index = error, seconds, -1
+
+
+def _settle(step: _Step, now: datetime, *, savepoint: bool) -> float | None:
+    """Applies the step (in a savepoint, if asked) and sets the event's outcome.
+
+    Without a savepoint a handler's exception cannot be undone on its own: it raises _HandlerFailed,
+    which rolls the whole batch back."""
     event = step.event
     if step.error is None and step.apply is None:
         event.status, event.processed_at, event.next_attempt_at = EventStatus.IGNORED, now, None
-        metrics.PROCESSED.labels(event.service, "ignored").inc()
+        step.outcome = "ignored"
         return None
     error = step.error
     if error is None and step.apply is not None:
         started = time.perf_counter()
         try:
-            with transaction.atomic(), acting_as(f"system:{event.service}"):
+            with (
+                transaction.atomic() if savepoint else contextlib.nullcontext(),
+                acting_as(f"system:{event.service}"),
+            ):
                 step.apply()
         except Exception as exc:
+            if not savepoint:
+                raise _HandlerFailed(exc, time.perf_counter() - started) from exc
             error = exc
-        finally:
-            step.seconds += time.perf_counter() - started
-    metrics.PROCESSING_SECONDS.labels(event.service).observe(step.seconds)
+        step.seconds += time.perf_counter() - started
     if error is not None:
-        return _fail(event, error, now)
+        return _fail(step, error, now)
     event.status, event.processed_at, event.next_attempt_at = EventStatus.PROCESSED, timezone.now(), None
     event.last_error = ""
-    metrics.PROCESSED.labels(event.service, "processed").inc()
+    step.outcome = "processed"
     return None
 
 
@@ -486,15 +502,63 @@ def _prepare(event: WebhookEvent, handler: Handler | None) -> _Step:
     return _Step(event, apply=functools.partial(handler.apply, event, fetched), seconds=seconds)
 
 
-def _apply_batch(token: uuid.UUID, steps: list[_Step]) -> None:
-    """Applies the steps and writes their outcomes in one short transaction (a savepoint per event).
+# What `_settle` changes on a step and its event: put back before a batch is run a second time.
+_SETTLED_FIELDS = (
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "processed_at",
+    "stale",
+    "claim_token",
+)
 
-    Only events still held by `token` are applied: one whose lease ran out meanwhile was taken back by
-    the sweep, and is applied by whoever holds it now. Retries are scheduled after the commit."""
+
+def _apply_batch(token: uuid.UUID, steps: list[_Step]) -> None:
+    """Applies the steps and writes their outcomes in one short transaction.
+
+    Optimistically first, without a savepoint per event (two statements fewer per event). If a
+    handler raises, that transaction is rolled back and the batch is run again: the events before
+    it as before, the failing one settled with the error it raised (not run again), the ones after
+    it each in a savepoint. So a failing event keeps none of its writes and the others keep theirs;
+    the cost is that the handlers before a failure run twice, the first time rolled back (handlers
+    only write to the database, `integrations/handlers.py`)."""
     if not steps:
         return
+    saved = [(step.seconds, {name: getattr(step.event, name) for name in _SETTLED_FIELDS}) for step in steps]
+    savepoints_from = len(steps)
+    while True:
+        try:
+            settled = _apply_steps(token, steps, savepoints_from=savepoints_from)
+            break
+        except _HandlerFailed as failed:
+            for step, (seconds, fields) in zip(steps, saved, strict=True):
+                step.seconds, step.outcome = seconds, ""
+                for name, value in fields.items():
+                    setattr(step.event, name, value)
+            failing = steps[failed.index]
+            failing.apply, failing.error = None, failed.error
+            failing.seconds += failed.seconds
+            saved[failed.index] = (failing.seconds, saved[failed.index][1])
+            # Only steps before `savepoints_from` can raise here, and each at most once (it then
+            # carries its error), so this ends after at most one extra run per failing event.
+            savepoints_from = failed.index + 1
+    for step in settled:  # counted once, for the transaction that committed
+        metrics.PROCESSED.labels(step.event.service, step.outcome).inc()
+        if step.outcome != "ignored":
+            metrics.PROCESSING_SECONDS.labels(step.event.service).observe(step.seconds)
+
+
+def _apply_steps(token: uuid.UUID, steps: list[_Step], *, savepoints_from: int) -> list[_Step]:
+    """One transaction: the steps still held by `token`, their outcomes in one UPDATE, and their
+    audit entries chained in one statement at the end; retries are scheduled after the commit.
+
+    Only events still held by `token` are applied: one whose lease ran out meanwhile was taken back by
+    the sweep, and is applied by whoever holds it now."""
     retries: dict[float, list[int]] = {}
-    with transaction.atomic():
+    # The batch's audit entries are chained together as it ends: the tenant's chain head is locked
+    # for the last statement and the commit only, not from the first event on.
+    with transaction.atomic(), entries_batched():
         held = set(
             WebhookEvent.objects.select_for_update()
             .filter(id__in=[s.event.pk for s in steps], claim_token=token, status=EventStatus.PROCESSING)
@@ -502,20 +566,25 @@ def _apply_batch(token: uuid.UUID, steps: list[_Step]) -> None:
         )
         now = timezone.now()
         settled = []
-        for step in steps:
+        for index, step in enumerate(steps):
             if step.event.pk not in held:
                 continue
-            delay = _settle(step, now)
+            try:
+                delay = _settle(step, now, savepoint=index >= savepoints_from)
+            except _HandlerFailed as failed:
+                failed.index = index
+                raise
             if delay is not None:
                 retries.setdefault(round(delay, 1), []).append(step.event.pk)
             step.event.claim_token = None
-            settled.append(step.event)
-        _save_outcomes(settled)
+            settled.append(step)
+        _save_outcomes([step.event for step in settled])
         for delay, ids in retries.items():
             if delay <= settings.WEBHOOK_BACKOFF_CAP_SECONDS:
                 transaction.on_commit(
                     lambda ids=ids, delay=delay: events_enqueue(event_ids=ids, countdown=delay)
                 )
+    return settled
 
 
 class _Lease:

@@ -19,7 +19,7 @@ from accounts.services import normalize_email
 from integrations.errors import PermanentError
 from integrations.handlers import FetchThenApply, Handler
 from integrations.models import WebhookEvent
-from integrations.versions import version_advance
+from integrations.versions import version_advance, version_advance_and_fetch
 
 # A webhook may set these roles; owners are only ever made inside the platform.
 SYNCABLE_ROLES = (Role.ADMIN, Role.MEMBER)
@@ -58,15 +58,16 @@ def user_upsert(*, event: WebhookEvent, profile: dict[str, Any] | None = None) -
         value = str((profile or {}).get(field) or "")[:150]
         if value:
             fields[field] = value
-    if not version_advance(
+    current, matches = version_advance_and_fetch(
         object_type="user",
         object_id=fields["external_id"],
         occurred_at=event.occurred_at,
         event_id=event.event_id,
-    ):
+        queryset=User.objects.filter(Q(external_id=fields["external_id"]) | Q(email=fields["email"])),
+    )
+    if not current:
         event.stale = True
         return None
-    matches = list(User.objects.filter(Q(external_id=fields["external_id"]) | Q(email=fields["email"])))
     user = next((u for u in matches if u.external_id == fields["external_id"]), None)
     holder = next((u for u in matches if u.email == fields["email"] and u is not user), None)
     if holder is not None and holder.external_id is None:

@@ -264,7 +264,16 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
+# Celery's Django fix-up closes every database connection before and after each task: a new
+# PostgreSQL connection (and authentication) per task, most of a short task's time (issue 12). The
+# workers drop connections the way Django's request cycle does instead (`close_old_connections` around
+# each task, saas/celery.py: CONN_MAX_AGE and broken connections), so the fix-up's own close is only
+# left to run every CELERY_DB_REUSE_MAX tasks.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+# tenant-schemas-celery looks the tenant of every task up by its schema name (one query per task)
+# unless cached; the worker only needs its schema (handlers read the tenant's current row themselves).
+CELERY_TASK_TENANT_CACHE_SECONDS = env.int("CELERY_TASK_TENANT_CACHE_SECONDS", default=30)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

@@ -38,4 +38,4 @@ from .base import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
-CELERY_IMPORTS = ["tests.audit.tasks"]  # a task the audit tests run through a real worker
+CELERY_IMPORTS = ["tests.audit.tasks", "tests.saas.tasks"]  # tasks the tests run through a real worker

@@ -42,7 +42,7 @@ def prepare() -> str:
         name="Bench",
         owner_email="o@bench.test",
         owner_password="bench-owner-pass-1",
-        rate_limit_per_minute=100_000_000,  # measure intake, not the tenant's request budget
+        rate_limit_per_minute=10_000_000,  # measure intake, not the tenant's request budget
     )
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE public.bench_bare (id bigserial PRIMARY KEY, body text)")
