@@ -9,6 +9,8 @@ from contextvars import ContextVar
 
 from django.http import HttpRequest, HttpResponse
 
+from .typing import request_tenant, routed
+
 logger = logging.getLogger("saas.request")
 
 current_request_id: ContextVar[str] = ContextVar("current_request_id", default="")
@@ -32,14 +34,14 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
-        request.request_id = request_id  # type: ignore[attr-defined]
+        routed(request).request_id = request_id
         token = current_request_id.set(request_id)
         try:
             response = self.get_response(request)
         finally:
             current_request_id.reset(token)
         response["X-Request-ID"] = request_id
-        tenant = getattr(request, "tenant", None)
+        tenant = request_tenant(request)
         user = getattr(request, "user", None)
         logger.info(
             "request",

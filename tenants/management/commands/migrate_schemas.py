@@ -8,10 +8,10 @@ schema it migrated with the app role's privileges (tenants.roles).
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django_tenants.management.commands.migrate_schemas import GET_EXECUTOR_FUNCTION, MigrateSchemasCommand
 from django_tenants.utils import get_public_schema_name, quote_schema_name, schema_exists
 
+from saas.typing import connection
 from tenants.roles import connected_as_owner, schema_grant_app
 
 
