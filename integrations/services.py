@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from audit.services import acting_as, audit_record, entries_batched
+from saas.typing import connection
 
 from . import metrics
 from .crypto import encrypt
@@ -581,9 +582,7 @@ def _apply_steps(token: uuid.UUID, steps: list[_Step], *, savepoints_from: int) 
         _save_outcomes([step.event for step in settled])
         for delay, ids in retries.items():
             if delay <= settings.WEBHOOK_BACKOFF_CAP_SECONDS:
-                transaction.on_commit(
-                    lambda ids=ids, delay=delay: events_enqueue(event_ids=ids, countdown=delay)
-                )
+                transaction.on_commit(functools.partial(events_enqueue, event_ids=ids, countdown=delay))
     return settled
 
 
