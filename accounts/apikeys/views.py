@@ -44,7 +44,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):  # type: ig
         data = ApiKeyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         row, key = api_key_create(actor=request.user, **data.validated_data)
-        row.key = key  # type: ignore[attr-defined]  (rendered once, never stored)
+        row.key = key  # type: ignore[attr-defined]  # rendered once, never stored
         return Response(ApiKeyCreatedSerializer(row).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, pk: str) -> Response:

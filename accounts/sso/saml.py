@@ -197,14 +197,15 @@ class TenantSamlLoginView(LoginView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         next_path = safe_next(request.GET.get("next"))
-        request.GET = request.GET.copy()  # type: ignore[assignment]
-        request.GET["next"] = next_path
-        request.GET.pop("idp", None)
-        request.GET.pop("RelayState", None)
+        query = request.GET.copy()
+        query["next"] = next_path
+        query.pop("idp", None)
+        query.pop("RelayState", None)
+        request.GET = query  # type: ignore[assignment]  # the stubs type request.GET immutable
         scratch = _Scratch()
-        request.saml_session = scratch  # type: ignore[attr-defined]
+        request.saml_session = scratch  # type: ignore[attr-defined]  # djangosaml2 keeps its state there
         try:
-            response = super().get(request, *args, **kwargs)
+            response: HttpResponse = super().get(request, *args, **kwargs)
         except SSORefused as exc:
             return refusal_redirect(protocol=Protocol.SAML, exc=exc)
         sent = scratch.get("_saml2_outstanding_queries", {})
@@ -226,7 +227,7 @@ class TenantSamlAcsView(AssertionConsumerServiceView):
     config_loader_path = "accounts.sso.saml.saml_config_loader"
     http_method_names = ["post"]
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self._refusal: SSORefused | None = None
         self._finish_url = ""
         self.provider = saml_provider_get()
@@ -248,7 +249,8 @@ class TenantSamlAcsView(AssertionConsumerServiceView):
                 raise SSORefused("unsolicited", "IdP-initiated sign-in is turned off")
             self.in_response_to = in_response_to
             request.saml_session = _Scratch({"_saml2_outstanding_queries": outstanding})  # type: ignore[attr-defined]
-            return super().post(request, attribute_mapping={}, create_unknown_user=True)
+            response: HttpResponse = super().post(request, attribute_mapping={}, create_unknown_user=True)
+            return response
         except SSORefused as exc:
             return refusal_redirect(protocol=Protocol.SAML, exc=exc, issuer=self.provider.idp_entity_id)
 
@@ -369,7 +371,7 @@ def _first(ava: dict[str, list[str]], name: str) -> str:
 class TenantSaml2Backend(Saml2Backend):
     """djangosaml2's backend, matching by (IdP entity ID, NameID) and provisioning like OIDC."""
 
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self, request: HttpRequest | None, session_info: dict[str, Any] | None = None, **kwargs: Any
     ) -> Any:
         if request is None or session_info is None or not kwargs.get("saml_handoff"):
