@@ -31,7 +31,7 @@ from .services import api_key_create, api_key_revoke
         responses={204: None},
     ),
 )
-class ApiKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+class ApiKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[ApiKey]):
     serializer_class = ApiKeySerializer
     permission_classes = [IsTenantAdmin]
     lookup_value_regex = "[0-9]{1,18}"

@@ -40,6 +40,8 @@ from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT, NAM
 from saml2.sigver import MissingKey, SignatureError, SigverError
 from saml2.validate import ResponseLifetimeExceed, ToEarly
 
+from saas.typing import routed_tenant
+
 from . import store
 from .models import Protocol, SamlProvider
 from .oidc import _is_loopback, mark_sso_session, refusal_redirect
@@ -160,7 +162,7 @@ def _peek_in_response_to(encoded: str) -> str | None:
     return root.get("InResponseTo") or None
 
 
-class _Scratch(dict):  # type: ignore[type-arg]
+class _Scratch(dict[str, Any]):
     """Stands in for `request.saml_session`: djangosaml2's caches write here, never to a cookie."""
 
     modified = False
@@ -340,7 +342,7 @@ class SamlFinishView(View):
             data = store.handoff_pop(request.GET.get("handoff", ""))
             if data is None:
                 raise SSORefused("state_mismatch", "unknown or used handoff")
-            if data.get("schema") != request.tenant.schema_name:  # type: ignore[attr-defined]
+            if data.get("schema") != routed_tenant(request).schema_name:
                 raise SSORefused("binding_mismatch", "handoff of another tenant")
             if not provider.enabled:
                 raise SSORefused("not_configured")
