@@ -519,18 +519,17 @@ EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=16)
 EMAIL_BACKOFF_BASE_SECONDS = env.float("EMAIL_BACKOFF_BASE_SECONDS", default=30.0)
 EMAIL_BACKOFF_CAP_SECONDS = env.float("EMAIL_BACKOFF_CAP_SECONDS", default=3600.0)
 EMAIL_SEND_LEASE_SECONDS = 300  # a send whose worker died is taken up again after this
-EMAIL_SWEEP_INTERVAL_SECONDS = env.float("EMAIL_SWEEP_INTERVAL_SECONDS", default=60.0)
 EMAIL_RETENTION_DAYS = env.int("EMAIL_RETENTION_DAYS", default=30)  # sent, skipped and failed rows
 # Links in mails point at the tenant's primary domain with this scheme and port (no port: none in
 # the URL). Development serves http on 8000 (`make run`), production https on the default port.
 SAAS_PUBLIC_URL_SCHEME = env.str("SAAS_PUBLIC_URL_SCHEME", default="https" if IS_PRODUCTION else "http")
 SAAS_PUBLIC_URL_PORT = env.str("SAAS_PUBLIC_URL_PORT", default="" if IS_PRODUCTION else "8000")
-CELERY_BEAT_SCHEDULE.update(
-    {
-        "emails-sweep": {
-            "task": "accounts.mail.tasks.emails_sweep_all_task",
-            "schedule": EMAIL_SWEEP_INTERVAL_SECONDS,
-        },
-        "emails-retention": {"task": "accounts.mail.tasks.emails_purge_all_task", "schedule": 3600.0},
-    }
-)
+# The outbox is swept and purged with each tenant's other outboxes (tenants.due, "Scale" below).
+
+# ---------------------------------------------------------------------------------------------
+# Scale (issue 15): due work found in the public schema, PgBouncer, several hosts
+# ---------------------------------------------------------------------------------------------
+# Beat's sweep (webhooks-sweep, every WEBHOOK_SWEEP_INTERVAL_SECONDS) reads the tenants' due-markers
+# (tenants.TenantWork) in one query and sends a sweep only to tenants with work due; a dispatched
+# tenant is not dispatched again for this long unless new work comes (its sweep sets the marker).
+TENANT_DUE_LEASE_SECONDS = env.float("TENANT_DUE_LEASE_SECONDS", default=60.0)
