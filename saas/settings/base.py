@@ -533,3 +533,12 @@ SAAS_PUBLIC_URL_PORT = env.str("SAAS_PUBLIC_URL_PORT", default="" if IS_PRODUCTI
 # (tenants.TenantWork) in one query and sends a sweep only to tenants with work due; a dispatched
 # tenant is not dispatched again for this long unless new work comes (its sweep sets the marker).
 TENANT_DUE_LEASE_SECONDS = env.float("TENANT_DUE_LEASE_SECONDS", default=60.0)
+# PgBouncer in transaction pooling mode in front of PostgreSQL (docs/operations.md, "PgBouncer"):
+# DATABASE_URL names PgBouncer, MIGRATION_DATABASE_URL PostgreSQL itself. DATABASE_POOLER=pgbouncer
+# makes the backend (saas/db) send the tenant's search_path with every statement instead of once per
+# session, and turns off what does not survive a change of server connection between transactions.
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+DATABASES["default"]["ENGINE"] = "saas.db"  # django-tenants' backend; unchanged without a pooler
+if DATABASE_POOLER:
+    DATABASES["default"]["POOLER"] = DATABASE_POOLER
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
