@@ -58,8 +58,13 @@ def _active_schemas() -> list[str]:
 def sweep_all_tenants() -> int:
     """Celery beat: one `sweep_tenant` per active tenant with work due (one query on the public
     schema, tenants.due); a tenant with nothing due gets no task."""
+    from django.conf import settings
+
+    from saas.celery import beat_slot_take
     from tenants.due import due_dispatch
 
+    if not beat_slot_take("webhooks-sweep", settings.WEBHOOK_SWEEP_INTERVAL_SECONDS):
+        return 0  # another beat's tick already ran this interval's sweep
     schemas = due_dispatch()
     for schema in schemas:
         sweep_tenant.apply_async(headers={"_schema_name": schema})
@@ -70,8 +75,11 @@ def sweep_all_tenants() -> int:
 def purge_all_tenants() -> int:
     """Celery beat: retention, one `purge_tenant` per active tenant that had work within the longest
     retention period (an idle tenant has nothing left to delete)."""
+    from saas.celery import beat_slot_take
     from tenants.due import retention_schemas
 
+    if not beat_slot_take("webhooks-retention", 3600.0):
+        return 0
     schemas = retention_schemas()
     for schema in schemas:
         purge_tenant.apply_async(headers={"_schema_name": schema})
@@ -104,8 +112,14 @@ def sync_users_tenant() -> None:
 @shared_task(ignore_result=True)
 def sync_users_all_tenants() -> int:
     """Celery beat: one `sync_users_tenant` per active tenant whose user service is configured."""
+    from django.conf import settings
+
+    from saas.celery import beat_slot_take
+
     from .selectors import schemas_with_service
 
+    if not beat_slot_take("users-sync", settings.INTEGRATIONS_SYNC_INTERVAL_SECONDS):
+        return 0
     schemas = schemas_with_service(service="user-service", schemas=_active_schemas())
     for schema in schemas:
         sync_users_tenant.apply_async(headers={"_schema_name": schema})

@@ -50,6 +50,12 @@ class _Schemas:
 
 
 @pytest.fixture
+def every_tick_its_own_slot(monkeypatch):
+    """Each call below stands for a tick of a later interval (the slot lock is tested on its own)."""
+    monkeypatch.setattr("saas.celery.beat_slot_take", lambda name, interval: True)
+
+
+@pytest.fixture
 def no_kick(monkeypatch):
     """Intake stores events but its kick is lost (as a broker message that never arrives)."""
     monkeypatch.setattr("integrations.services.events_kick", lambda **kw: True)
@@ -57,7 +63,7 @@ def no_kick(monkeypatch):
 
 @pytest.mark.django_db
 def test_an_idle_tenant_gets_no_sweep_task_and_a_tenant_with_an_event_does(
-    tenant_a, tenant_b, recorded, no_kick, settings
+    tenant_a, tenant_b, recorded, no_kick, settings, every_tick_its_own_slot
 ):
     settings.WEBHOOK_RECEIVED_GRACE_SECONDS = 0
     TenantWork.objects.all().delete()  # every tenant idle (rolled back with the test)
@@ -161,3 +167,13 @@ def test_an_event_whose_broker_message_was_lost_is_found_and_processed_by_a_real
     TenantWork.objects.filter(schema_name=fresh_tenant.schema_name).update(due_at=timezone.now())
     tasks.sweep_all_tenants()  # beat's tick: a real sweep task in the tenant's schema
     wait_for(processed, what="the lost event processed")
+
+
+def test_a_second_beat_in_the_same_interval_dispatches_nothing(db):
+    from saas.celery import beat_slot_take
+
+    now = 1_500_000.0  # the start of an interval (a multiple of 15)
+    assert beat_slot_take("an-entry", 15.0, now=now)  # the first beat's tick
+    assert not beat_slot_take("an-entry", 15.0, now=now + 5)  # the second beat, same interval
+    assert beat_slot_take("another-entry", 15.0, now=now + 5)  # each schedule entry has its own slot
+    assert beat_slot_take("an-entry", 15.0, now=now + 15)  # the next interval
