@@ -129,7 +129,8 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 # unset, MIGRATION_DATABASE_URL is DATABASE_URL: one role for everything, as before.
 _DATABASE_URL = env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/saas")
 DATABASES = {"default": env.db_url_config(_DATABASE_URL)}
-DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# tenants.db: django-tenants' backend with a table list that reads only the current schema.
+DATABASES["default"]["ENGINE"] = "tenants.db"
 MIGRATION_DATABASE = {
     key: value
     for key, value in env.db_url_config(env.str("MIGRATION_DATABASE_URL", default=_DATABASE_URL)).items()
@@ -534,3 +535,22 @@ CELERY_BEAT_SCHEDULE.update(
         "emails-retention": {"task": "accounts.mail.tasks.emails_purge_all_task", "schedule": 3600.0},
     }
 )
+
+# ---------------------------------------------------------------------------------------------
+# Scale and error tracking (issue 15: docs/scale.md, docs/operations.md "Error tracking")
+# ---------------------------------------------------------------------------------------------
+# Schemas `migrate_schemas` migrates at once (tenants/migrating.py). The work is PostgreSQL's, so
+# set it to the database server's cores; 0: this machine's cores when PostgreSQL runs here, else 4.
+TENANT_MIGRATION_PROCESSES = env.int("TENANT_MIGRATION_PROCESSES", default=0)
+# Errors go to Sentry (or a server that speaks its protocol) only when SENTRY_DSN is set
+# (saas/sentry.py: tenant and request id as tags, no personal data or secrets).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from saas.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default=DJANGO_ENV),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
