@@ -138,3 +138,16 @@ def test_every_schema_still_runs_with_a_target(committed_db, tenant_a, fresh_ten
 def test_the_expected_set_is_every_migration_on_disk():
     assert ("accounts", LATEST) in migrations_on_disk()
     assert ("tenants", "0001_initial") in migrations_on_disk()
+
+
+@pytest.mark.parametrize("schema", ["public", "tenant"])
+def test_the_table_list_of_one_schema_is_djangos(db, tenant_a, schema):
+    """tenants.db reads one schema's relations through pg_depend; the answer is django-tenants' own."""
+    from django_tenants.postgresql_backend.introspection import DatabaseSchemaIntrospection
+
+    connection.set_schema(tenant_a.schema_name) if schema == "tenant" else connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        ours = sorted(connection.introspection.get_table_list(cursor))
+        theirs = sorted(DatabaseSchemaIntrospection(connection).get_table_list(cursor))
+    assert ours == theirs
+    assert ("django_migrations", "t", None) in [(t.name, t.type, t.comment) for t in ours]
