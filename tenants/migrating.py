@@ -85,9 +85,8 @@ def _migrate_one(args: tuple[Any, ...], options: dict[str, Any], item: tuple[int
         return Outcome(schema)
     except Exception as exc:
         connections.close_all()  # a broken transaction must not leak into the next schema
-        return Outcome(
-            schema, f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
-        )
+        first_line = str(exc).strip().split("\n", 1)[0]
+        return Outcome(schema, f"{type(exc).__name__}: {first_line}")
     finally:
         connection.set_schema_to_public()
 
