@@ -23,6 +23,8 @@ from django_tenants.postgresql_backend import base as tenant_base
 from django_tenants.utils import quote_schema_name
 from psycopg import sql
 
+from .introspection import SchemaTableIntrospection
+
 
 @cache
 def _pooled_cursor_class(base: type) -> type:
@@ -59,6 +61,10 @@ def _pooled_cursor_class(base: type) -> type:
 
 
 class DatabaseWrapper(tenant_base.DatabaseWrapper):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.introspection = SchemaTableIntrospection(self)  # lists one schema's tables, not all
+
     @property
     def pooled(self) -> bool:
         """True behind a transaction pooler (settings: DATABASES["default"]["POOLER"])."""
