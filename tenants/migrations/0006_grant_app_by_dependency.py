@@ -77,6 +77,6 @@ BACKWARD = importlib.import_module("tenants.migrations.0004_database_roles").FOR
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tenants", "0004_database_roles")]
+    dependencies = [("tenants", "0005_tenant_work")]
 
     operations = [migrations.RunSQL(FORWARD, BACKWARD)]
