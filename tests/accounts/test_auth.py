@@ -237,3 +237,17 @@ def test_load_token_user_reads_the_whole_row_and_refuses_revoked_stale_or_inacti
     assert load_token_user(user_id=user.pk, jti="j2", from_public=True) is None or (
         load_token_user(user_id=user.pk, jti="j2", from_public=True).email != user.email
     )
+
+
+def test_me_written_out_matches_the_declared_fields(tenant_a, make_user):
+    """MeSerializer renders by hand for speed; DRF's generic rendering of its fields agrees."""
+    from types import SimpleNamespace
+
+    from rest_framework import serializers
+
+    from accounts.serializers import MeSerializer
+
+    user = make_user(tenant_a, Role.ADMIN, first_name="Ada", last_name="L")
+    for tenant in (tenant_a, None):
+        serializer = MeSerializer(user, context={"request": SimpleNamespace(tenant=tenant)})
+        assert serializer.data == serializers.ModelSerializer.to_representation(serializer, user)
