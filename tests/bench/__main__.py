@@ -18,6 +18,7 @@ BENCHMARKS = [
     "webhook_batch",
     "webhook_e2e",
     "scale",
+    "idle",
 ]
 
 
