@@ -40,3 +40,30 @@ def beat_slot_take(name: str, interval: float, *, now: float | None = None) -> b
         return bool(client.set(f"saas:beat-slot:{name}:{slot}", "1", nx=True, ex=int(interval * 2) + 1))
     except Exception:
         return True
+
+
+@signals.before_task_publish.connect(weak=False, dispatch_uid="saas_request_id_publish")
+def _send_request_id(headers: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    """A task queued by a request carries its X-Request-ID, so its errors and logs name that request."""
+    from saas.middleware import current_request_id
+
+    if headers is not None and (request_id := current_request_id.get()):
+        headers.setdefault("request_id", request_id)
+
+
+@signals.task_prerun.connect(weak=False, dispatch_uid="saas_request_id_prerun")
+def _take_request_id(task: Any = None, task_id: str = "", **kwargs: Any) -> None:
+    """The task runs under its request's id (or, queued by no request, under its own task id)."""
+    from saas.middleware import current_request_id
+
+    request = getattr(task, "request", None)
+    if not getattr(request, "is_eager", False):  # eager: it runs inside the request, under its id
+        current_request_id.set(getattr(request, "request_id", None) or task_id)
+
+
+@signals.task_postrun.connect(weak=False, dispatch_uid="saas_request_id_postrun")
+def _drop_request_id(task: Any = None, **kwargs: Any) -> None:
+    from saas.middleware import current_request_id
+
+    if not getattr(getattr(task, "request", None), "is_eager", False):
+        current_request_id.set("")

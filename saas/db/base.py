@@ -25,6 +25,8 @@ from django_tenants.postgresql_backend import base as tenant_base
 from django_tenants.utils import quote_schema_name
 from psycopg import sql
 
+from .introspection import SchemaTableIntrospection
+
 # Sent alone, without the SET: transaction control (after an error only ROLLBACK [TO SAVEPOINT] is
 # accepted, so a SET in front of it would fail and the savepoint would never be rolled back), and
 # what PostgreSQL refuses inside a transaction block, which a multi-statement query is.
@@ -70,6 +72,10 @@ def _pooled_cursor_class(base: type) -> type:
 
 
 class DatabaseWrapper(tenant_base.DatabaseWrapper):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.introspection = SchemaTableIntrospection(self)  # lists one schema's tables, not all
+
     @property
     def pooled(self) -> bool:
         """True while connected through the transaction pooler: DATABASES["default"]["POOLER"] names
