@@ -145,7 +145,7 @@ class UserViewSet(viewsets.GenericViewSet[User]):
     def get_queryset(self) -> QuerySet[User]:
         return user_list()
 
-    def filter_queryset(self, queryset: QuerySet[User]) -> QuerySet[User]:
+    def filter_queryset(self, queryset: QuerySet[User, Any]) -> QuerySet[User, Any]:
         # No filter named in the query: the FilterSet would only build and validate an empty form.
         if not any(name in self.request.query_params for name in UserFilter.base_filters):
             return queryset

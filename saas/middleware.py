@@ -91,7 +91,7 @@ class BrowserSessionMiddleware(SessionMiddleware):
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if not hasattr(request, "session"):
             return response
-        return super().process_response(request, response)  # type: ignore[no-any-return]
+        return super().process_response(request, response)
 
 
 class BrowserAuthenticationMiddleware(AuthenticationMiddleware):
