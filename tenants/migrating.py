@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connections
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.migration_executors.base import run_migrations
 from django_tenants.utils import quote_schema_name
+
+from saas.typing import connection
 
 from .roles import schema_grant_app
 
@@ -62,7 +64,7 @@ def schemas_behind(schemas: Sequence[str], *, expected: Iterable[tuple[str, str]
 
 def migration_processes() -> int:
     """TENANT_MIGRATION_PROCESSES, or (0) PostgreSQL's cores when it runs on this machine, else 4."""
-    configured = settings.TENANT_MIGRATION_PROCESSES
+    configured: int = settings.TENANT_MIGRATION_PROCESSES
     if configured > 0:
         return configured
     host = settings.MIGRATION_DATABASE.get("HOST") or ""

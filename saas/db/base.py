@@ -42,7 +42,7 @@ def _pooled_cursor_class(base: type) -> type:
     """`base` (psycopg's client-side cursor, as django-prometheus wraps it) with the schema sent
     along with every statement."""
 
-    class PooledCursor(base):  # type: ignore[misc,valid-type]
+    class PooledCursor(base):
         search_path_statement: Callable[[], str] | None = None
 
         def execute(self, query: Any, params: Any = None, *args: Any, **kwargs: Any) -> Any:
@@ -86,7 +86,7 @@ class DatabaseWrapper(tenant_base.DatabaseWrapper):
         return bool(address) and tuple(address) == where
 
     def get_connection_params(self) -> dict[str, Any]:
-        params = super().get_connection_params()
+        params: dict[str, Any] = super().get_connection_params()
         if self.pooled:
             params["cursor_factory"] = _pooled_cursor_class(params["cursor_factory"])
             params["prepare_threshold"] = None  # a prepared statement lives in one server session
