@@ -6,7 +6,6 @@ servers, a real Celery worker) use `fresh_tenant`, a throwaway tenant purged aft
 """
 
 import contextlib
-import itertools
 import os
 import socket
 import subprocess
@@ -29,16 +28,16 @@ from rest_framework.test import APIClient
 
 import audit.security
 import saas.ratelimits
-from accounts.models import Role, User
-from accounts.services import user_create
+from accounts.models import User
 from accounts.tokens import token_pair
 from tenants.models import Tenant
 from tenants.routing_cache import local_cache
-from tenants.services import tenant_create, tenant_delete
+from tenants.services import tenant_delete
+from tests.factories import PASSWORD as PASSWORD  # the one test password, imported from here
+from tests.factories import make_platform_admin, make_tenant
+from tests.factories import make_user as _make_user
 
-PASSWORD = "correct-horse-battery-staple"
 ROUTING_FORMS = ("host", "header", "path")
-_counter = itertools.count()
 
 
 _ROLE_KEYS = ("USER", "PASSWORD", "HOST", "PORT")
@@ -119,33 +118,23 @@ def _fresh_redis_and_public_schema() -> Iterator[None]:
     connection.set_schema_to_public()
 
 
-def _make_tenant(slug: str, **kwargs: Any) -> Tenant:
-    return tenant_create(
-        slug=slug,
-        name=slug.title(),
-        owner_email=f"owner@{slug}.test",
-        owner_password=PASSWORD,
-        **kwargs,
-    )
-
-
 @pytest.fixture(scope="session")
 def tenant_a(django_db_setup: None, django_db_blocker: Any) -> Tenant:
     with django_db_blocker.unblock():
-        return _make_tenant("alpha")
+        return make_tenant("alpha")
 
 
 @pytest.fixture(scope="session")
 def tenant_b(django_db_setup: None, django_db_blocker: Any) -> Tenant:
     with django_db_blocker.unblock():
-        return _make_tenant("beta")
+        return make_tenant("beta")
 
 
 @pytest.fixture
 def fresh_tenant(django_db_blocker: Any, django_db_setup: None) -> Iterator[Tenant]:
     """A committed tenant of its own, for tests whose other processes must see its rows."""
     with django_db_blocker.unblock():
-        tenant = _make_tenant(f"t{uuid.uuid4().hex[:10]}")
+        tenant = make_tenant()
     yield tenant
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
@@ -166,19 +155,13 @@ def committed_db(django_db_setup: None, django_db_blocker: Any) -> Iterator[None
 
 @pytest.fixture
 def make_user() -> Any:
-    """make_user(tenant, role="member", email=None) -> User, created in that tenant's schema."""
-
-    def make(tenant: Tenant | None, role: str = Role.MEMBER, email: str | None = None, **fields: Any) -> User:
-        email = email or f"{role}{next(_counter)}@example.test"
-        with schema_context(tenant.schema_name if tenant else "public"):
-            return user_create(email=email, password=PASSWORD, role=role, validate=False, **fields)
-
-    return make
+    """make_user(tenant, role="member", email=None) -> User (tests/factories.py)."""
+    return _make_user
 
 
 @pytest.fixture
-def platform_admin(db: None, make_user: Any) -> User:
-    return make_user(None, Role.PLATFORM_ADMIN, email=f"staff{next(_counter)}@platform.test")
+def platform_admin(db: None) -> User:
+    return make_platform_admin()
 
 
 def access_token(user: User, tenant: Tenant | None) -> str:

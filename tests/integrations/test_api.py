@@ -12,7 +12,7 @@ from accounts.models import Role
 from integrations.models import Endpoint, EventStatus, WebhookEvent
 from integrations.selectors import endpoint_get, signing_secrets
 
-from .conftest import event
+from .factories import stored_event
 
 pytestmark = pytest.mark.django_db
 ROUTES = ["host", "header", "path"]
@@ -25,21 +25,7 @@ def admin_a(tenant_a, make_user):
 
 def make_events(tenant, *specs):
     with schema_context(tenant.schema_name):
-        rows = []
-        for service, status, type_ in specs:
-            doc = event(type_)
-            rows.append(
-                WebhookEvent.objects.create(
-                    service=service,
-                    event_id=doc["id"],
-                    type=type_,
-                    occurred_at=timezone.now(),
-                    payload=doc,
-                    status=status,
-                    received_at=timezone.now(),
-                )
-            )
-        return rows
+        return [stored_event(service=service, status=status, type_=type_) for service, status, type_ in specs]
 
 
 # --- settings ---------------------------------------------------------------------------------

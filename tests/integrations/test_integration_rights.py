@@ -14,22 +14,14 @@ from django.test import Client, TestCase
 from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
-from integrations import http
 from integrations.models import Endpoint, EventStatus, WebhookEvent
 from integrations.services import endpoint_update, events_process
 from tenants.models import Tenant
 from tests.conftest import PASSWORD
 
-from .conftest import SandboxControl, event
+from .conftest import SandboxControl, event, use_sandbox
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("integrations.services.events_enqueue", lambda **kw: True)
-    monkeypatch.setattr("integrations.services.events_kick", lambda **kw: True)
-    monkeypatch.setattr(http, "sleep", lambda _s: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("engine_here")]
 
 
 def process_all(tenant: Tenant) -> list[WebhookEvent]:
@@ -57,8 +49,7 @@ def plan_of(tenant: Tenant) -> str:
 
 def configure(tenant: Tenant, sandbox: SandboxControl, *services: str) -> None:
     with schema_context(tenant.schema_name):
-        for service in services:
-            endpoint_update(service=service, enabled=True, base_url=sandbox.base_url(service), api_key="k")
+        use_sandbox(sandbox, *services, api_key="k")
 
 
 # --- user-service: the admin who rotated its secret ------------------------------------------
