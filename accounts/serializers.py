@@ -85,7 +85,7 @@ class UserUpdateSerializer(serializers.Serializer):
     password = StrictCharField(max_length=1024, trim_whitespace=False, write_only=True, required=False)
 
 
-# ---- Passwords and invitations (issue 13) ----
+# ---- Passwords and invitations ----
 
 _PASSWORD = {"max_length": 1024, "trim_whitespace": False, "write_only": True}
 

@@ -108,7 +108,7 @@ class AppliedVersion(models.Model):
 
 
 # ---------------------------------------------------------------------------------------------
-# What the services' events keep current (issue 6)
+# What the services' events keep current
 # ---------------------------------------------------------------------------------------------
 
 

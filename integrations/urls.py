@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from . import views
+from . import views, views_health
 
 SERVICE = r"(?P<service>user-service|payment-service|communication-service)"
 
@@ -15,6 +15,7 @@ urlpatterns = [
         views.EventReplayView.as_view(),
         name="webhook-event-replay",
     ),
+    re_path(r"^webhooks/health/?$", views_health.HealthView.as_view(), name="webhooks-health"),
     re_path(rf"^webhooks/{SERVICE}/?$", views.webhook_intake, name="webhook-intake"),
     re_path(rf"^integrations/{SERVICE}/?$", views.EndpointView.as_view(), name="integration"),
     re_path(

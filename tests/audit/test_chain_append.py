@@ -1,4 +1,4 @@
-"""The chained append (issue 12): one statement per append when the connection moved the head last,
+"""The chained append: one statement per append when the connection moved the head last,
 a locked re-read when someone else did, and `entries_batched` for a transaction's entries at once.
 
 Whatever path an entry takes: every entry is chained and verifies, no two share a seq, entries of a

@@ -149,7 +149,7 @@ def engine_worker() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
         stop_worker(proc)
 
 
-# --- the sandbox services (issue 6) ---------------------------------------------------------
+# --- the sandbox services ---------------------------------------------------------
 
 
 class SandboxControl:

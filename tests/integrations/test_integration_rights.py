@@ -1,4 +1,4 @@
-"""No event may do what its signer could not do through the API (issue 11.5).
+"""No event may do what its signer could not do through the API.
 
 A tenant admin can rotate the user-service secret and so sign user-service events; those events must
 not take over the owner's account (by its email) nor change an owner. The payment service moves the

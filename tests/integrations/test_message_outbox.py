@@ -2,7 +2,7 @@
 
 The row is written pending in the event's transaction; the send happens after the commit; a failed
 or lost send is sent again by the sweep, and the message id as Idempotency-Key means a second send
-never makes a second copy (issue 11.4).
+never makes a second copy.
 """
 
 import json

@@ -1,4 +1,4 @@
-"""No database transaction, and so no audit-chain lock, is held across an outgoing call (issue 11.4).
+"""No database transaction, and so no audit-chain lock, is held across an outgoing call.
 
 A slow external service must not slow down the tenant: sign-in, user changes and replays all write
 audit entries, which queue behind whoever holds the schema's chain head. These tests run with real

@@ -91,7 +91,7 @@ def test_sync_never_deactivates_an_owner(in_a: Tenant, make_user: Any) -> None:
 def test_sync_never_takes_over_an_account_by_email_nor_changes_an_owner(
     in_a: Tenant, make_user: Any, sandbox: SandboxControl
 ) -> None:
-    """Issue 11: the service's records only write the users it created (the owner's email in the
+    """The service's records only write the users it created (the owner's email in the
     service's list, or a synced user made owner, leave those accounts as they are)."""
     owner = User.objects.get(email=f"owner@{in_a.slug}.test")
     local_admin = make_user(in_a, Role.ADMIN, email="local-admin@example.test", first_name="Local")

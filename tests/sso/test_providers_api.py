@@ -1,4 +1,4 @@
-"""`/api/v1/sso/providers/oidc|saml` (contract section 6): admins and owners, per tenant, secrets hidden."""
+"""`/api/v1/sso/providers/oidc|saml`: admins and owners, per tenant, secrets hidden."""
 
 import pytest
 from django_tenants.utils import schema_context

@@ -1,4 +1,5 @@
-"""Creates the demo data of contract section 8 when missing; safe to run again."""
+"""Creates the demo tenant `acme` (its owner and sandbox services) and the platform admin when
+missing; safe to run again."""
 
 from typing import Any
 
