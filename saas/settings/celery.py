@@ -1,0 +1,50 @@
+"""Celery (read by saas/celery.py through the CELERY_ namespace): broker, task semantics and the
+beat schedule of every periodic task."""
+
+from .cache import REDIS_URL
+from .core import env
+from .email import EMAIL_SWEEP_INTERVAL_SECONDS
+from .integrations import INTEGRATIONS_SYNC_INTERVAL_SECONDS, WEBHOOK_SWEEP_INTERVAL_SECONDS
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing from a web request must fail fast when Redis is down, never hang the request.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 1.0,
+    "socket_timeout": 5.0,
+}
+# The database row, not the broker, is the source of truth: no results, acknowledged after the task.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
+# Celery's Django fix-up closes every database connection before and after each task: a new
+# PostgreSQL connection (and authentication) per task, most of a short task's time. The workers
+# drop connections the way Django's request cycle does instead (`close_old_connections` around each
+# task, saas/celery.py: CONN_MAX_AGE and broken connections), so the fix-up's own close is only
+# left to run every CELERY_DB_REUSE_MAX tasks.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+# tenant-schemas-celery looks the tenant of every task up by its schema name (one query per task)
+# unless cached; the worker only needs its schema (handlers read the tenant's current row themselves).
+CELERY_TASK_TENANT_CACHE_SECONDS = env.int("CELERY_TASK_TENANT_CACHE_SECONDS", default=30)
+
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "audit-security-events-flush": {"task": "audit.tasks.flush_security_events", "schedule": 60.0},
+    "webhooks-sweep": {
+        "task": "integrations.tasks.sweep_all_tenants",
+        "schedule": WEBHOOK_SWEEP_INTERVAL_SECONDS,
+    },
+    "webhooks-retention": {"task": "integrations.tasks.purge_all_tenants", "schedule": 3600.0},
+    "users-sync": {
+        "task": "integrations.tasks.sync_users_all_tenants",
+        "schedule": INTEGRATIONS_SYNC_INTERVAL_SECONDS,
+    },
+    "emails-sweep": {
+        "task": "accounts.mail.tasks.emails_sweep_all_task",
+        "schedule": EMAIL_SWEEP_INTERVAL_SECONDS,
+    },
+    "emails-retention": {"task": "accounts.mail.tasks.emails_purge_all_task", "schedule": 3600.0},
+}
