@@ -35,8 +35,6 @@ from .signing import generate_secret
 
 logger = logging.getLogger(__name__)
 
-SERVICES = tuple(Service.values)
-
 # ---------------------------------------------------------------------------------------------
 # Settings and secrets
 # ---------------------------------------------------------------------------------------------

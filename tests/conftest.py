@@ -291,8 +291,9 @@ def live_server_url(django_db_setup: None) -> Iterator[str]:
         proc.wait(timeout=20)
 
 
-def start_worker(**env: str) -> tuple[subprocess.Popen[bytes], str]:
-    """A real Celery worker (prefork, concurrency 2) in its own process group, with extra settings.
+def start_worker(*, include: str = "", **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """A real Celery worker (prefork, concurrency 2) in its own process group, with extra settings
+    and, in `include`, extra modules to import (comma-separated: `celery worker --include`).
 
     Returns the process and its node name once it answers a ping.
     """
@@ -300,6 +301,8 @@ def start_worker(**env: str) -> tuple[subprocess.Popen[bytes], str]:
 
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
     command = [sys.executable, "-m", "celery", "-A", "saas", "worker", "-c", "2", "-n", name]
+    if include:
+        command += ["--include", include]
     proc = subprocess.Popen(
         [*command, "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
         cwd=ROOT,

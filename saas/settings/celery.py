@@ -47,4 +47,6 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": EMAIL_SWEEP_INTERVAL_SECONDS,
     },
     "emails-retention": {"task": "accounts.mail.tasks.emails_purge_all_task", "schedule": 3600.0},
+    # Expired revoked and outstanding tokens and sessions, in public and every active tenant.
+    "credentials-retention": {"task": "accounts.tasks.credentials_prune_all_task", "schedule": 3600.0},
 }

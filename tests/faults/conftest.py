@@ -191,7 +191,6 @@ class PrivateRedis:
 
 # Short, test-friendly timings; the shapes (grace, lease, sweep, back-off) are production's.
 ENGINE_ENV = {
-    "WEBHOOK_TEST_EVENT_TYPES": "1",
     "WEBHOOK_RECEIVED_GRACE_SECONDS": "3",
     "WEBHOOK_SWEEP_INTERVAL_SECONDS": "1",
     "WEBHOOK_PROCESSING_LEASE_SECONDS": "10",
@@ -331,6 +330,7 @@ class Stack:
     def worker(self, concurrency: int = 2, **extra: str) -> Proc:
         name = f"faults-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
         argv = [PYTHON, "-m", "celery", "-A", "saas", "worker", "-c", str(concurrency), "-n", name]
+        argv += ["--include", "tests.integrations.event_types"]  # the `test.*` handlers
         proc = self._spawn(
             "worker", [*argv, "--without-gossip", "--without-mingle", "-l", "WARNING"], **extra
         )

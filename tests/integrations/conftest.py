@@ -14,7 +14,7 @@ from django.test import TestCase
 from django_tenants.utils import schema_context
 
 from integrations import http
-from integrations.models import WebhookEvent
+from integrations.models import Service, WebhookEvent
 from integrations.sandbox import Sandbox
 from integrations.services import (
     endpoint_ensure,
@@ -107,12 +107,9 @@ def handle(service: str, *docs: dict[str, Any]) -> list[WebhookEvent]:
     return events
 
 
-ALL_SERVICES = ("user-service", "payment-service", "communication-service")
-
-
 def use_sandbox(sandbox: "SandboxControl", *services: str, api_key: str = "key-a") -> None:
     """Points the current tenant's `services` (default: all three) at the sandbox, enabled."""
-    for service in services or ALL_SERVICES:
+    for service in services or Service.values:
         endpoint_update(service=service, enabled=True, base_url=sandbox.base_url(service), api_key=api_key)
 
 
@@ -133,13 +130,16 @@ def stop_worker(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
         proc.wait(timeout=20)
 
 
+TEST_EVENT_TYPES = "tests.integrations.event_types"  # the `test.*` handlers, for workers only
+
+
 @pytest.fixture
 def engine_worker() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     """engine_worker(**settings_env) -> a started worker; every worker is stopped after the test."""
     started: list[subprocess.Popen[bytes]] = []
 
     def make(**env: str) -> subprocess.Popen[bytes]:
-        proc, _ = start_worker(WEBHOOK_TEST_EVENT_TYPES="1", **env)
+        proc, _ = start_worker(include=TEST_EVENT_TYPES, **env)
         started.append(proc)
         return proc
 
@@ -167,7 +167,7 @@ class SandboxControl:
         response.raise_for_status()
 
     def clear_faults(self) -> None:
-        for service in ALL_SERVICES:
+        for service in Service.values:
             self.fault(service, error_rate=0, latency_ms=0)
 
     def state(self) -> dict[str, Any]:
