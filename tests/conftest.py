@@ -7,6 +7,7 @@ servers, a real Celery worker) use `fresh_tenant`, a throwaway tenant purged aft
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -271,14 +272,15 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def live_server_url(django_db_setup: None) -> Iterator[str]:
-    """A real gunicorn server on 127.0.0.1 on this test run's database (sees committed rows only)."""
+@contextlib.contextmanager
+def serving_gunicorn(*options: str, **env: str) -> Iterator[str]:
+    """A real gunicorn (2 workers, extra `options`) on 127.0.0.1 on this test run's database, with
+    extra settings in `env`; yields its URL once `/health` answers, stops it afterwards."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "saas.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"],
+        [sys.executable, "-m", "gunicorn", "saas.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", *options],
         cwd=ROOT,
-        env=subprocess_env(),
+        env=subprocess_env(**env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -289,6 +291,13 @@ def live_server_url(django_db_setup: None) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup: None) -> Iterator[str]:
+    """A real gunicorn server on 127.0.0.1 on this test run's database (sees committed rows only)."""
+    with serving_gunicorn() as url:
+        yield url
 
 
 def start_worker(*, include: str = "", **env: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -318,6 +327,22 @@ def start_worker(*, include: str = "", **env: str) -> tuple[subprocess.Popen[byt
     return proc, hostname
 
 
+def stop_worker(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
+    """Stops a worker of `start_worker` (its whole process group when it must be killed)."""
+    if proc.poll() is not None:
+        return
+    if kill:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+
+
 @pytest.fixture
 def celery_worker(django_db_setup: None) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker process (prefork, concurrency 2) on this test run's Redis and database."""
@@ -325,11 +350,7 @@ def celery_worker(django_db_setup: None) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_worker(proc)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Helpers for webhook tests: signed deliveries, event payloads and a configurable real worker."""
 
 import json
-import signal
 import subprocess
 import time
 import uuid
@@ -25,7 +24,7 @@ from integrations.services import (
 )
 from integrations.signing import sign
 from saas.celery import app
-from tests.conftest import start_worker
+from tests.conftest import start_worker, stop_worker
 
 from .payloads import payload
 
@@ -111,23 +110,6 @@ def use_sandbox(sandbox: "SandboxControl", *services: str, api_key: str = "key-a
     """Points the current tenant's `services` (default: all three) at the sandbox, enabled."""
     for service in services or Service.values:
         endpoint_update(service=service, enabled=True, base_url=sandbox.base_url(service), api_key=api_key)
-
-
-def stop_worker(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
-    import os
-
-    if proc.poll() is not None:
-        return
-    if kill:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=20)
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=20)
 
 
 TEST_EVENT_TYPES = "tests.integrations.event_types"  # the `test.*` handlers, for workers only
