@@ -1,4 +1,5 @@
-# make run  - prepare everything and start web, Celery worker and beat (Ctrl-C stops them)
+# make run  - prepare everything and start web, Celery worker and beat (Ctrl-C stops them);
+#             PGBOUNCER=1 make run: through a private PgBouncer in transaction pooling mode
 # make test - the same preparation, then the whole test suite
 # make test-faults - the same preparation, then the fault suite (tests/faults: private servers, slow)
 SHELL := /bin/bash

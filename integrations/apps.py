@@ -23,3 +23,14 @@ class IntegrationsConfig(AppConfig):
         track(Subscription)
         track(Invoice)
         track(Message, exclude=["status_changed_at", "next_send_at", "body"])  # scheduling, content
+
+        from tenants.due import outbox_register
+
+        from .providers.communication_service import messages_next_due
+        from .services import events_next_due, events_purge, events_sweep, messages_sweep
+
+        # The tenant's sweep (tenants.due): webhook events and outgoing messages are outboxes.
+        outbox_register(
+            name="webhook_events", sweep=events_sweep, next_due=events_next_due, purge=events_purge
+        )
+        outbox_register(name="messages", sweep=messages_sweep, next_due=messages_next_due)

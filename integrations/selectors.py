@@ -78,3 +78,21 @@ def backlog_by_service() -> dict[str, int]:
         .order_by()
     )
     return {row["service"]: row["n"] for row in rows}
+
+
+def schemas_with_service(*, service: str, schemas: list[str], batch: int = 500) -> list[str]:
+    """The schemas among `schemas` whose `service` is enabled with a base URL: one query per `batch`
+    schemas (a UNION of index lookups), so a periodic job for configured tenants enters no other."""
+    table = connection.ops.quote_name(Endpoint._meta.db_table)
+    found: list[str] = []
+    for start in range(0, len(schemas), batch):
+        part = schemas[start : start + batch]
+        sql = " UNION ALL ".join(
+            f"SELECT %s FROM {connection.ops.quote_name(schema)}.{table}"  # noqa: S608  (quoted names)
+            " WHERE service = %s AND enabled AND base_url <> ''"
+            for schema in part
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value for schema in part for value in (schema, service)])
+            found += [row[0] for row in cursor.fetchall()]
+    return found

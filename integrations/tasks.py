@@ -1,7 +1,8 @@
 """Celery tasks: thin adapters over integrations.services. They take ids, never model instances.
 
 Tasks sent from a tenant's request or from `schema_context` carry that schema (tenant-schemas-celery)
-and run inside it; the periodic ones start in public and dispatch one task per tenant schema.
+and run inside it; the periodic ones start in public and dispatch a task only to the tenant schemas
+that have work (tenants.due: one query on the public schema finds them).
 """
 
 from celery import shared_task
@@ -23,9 +24,10 @@ def process_pending() -> int:
 
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_tenant() -> int:
-    from .services import events_sweep, messages_sweep
+    """One tenant's sweep: every outbox's due rows (events, messages, mails), then its due-marker."""
+    from tenants.due import due_sweep
 
-    return events_sweep() + messages_sweep()
+    return due_sweep()
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -39,9 +41,10 @@ def send_messages(message_ids: list[str]) -> None:
 
 @shared_task(acks_late=True, ignore_result=True)
 def purge_tenant() -> int:
-    from .services import events_purge
+    """One tenant's retention: every outbox's finished rows past their days."""
+    from tenants.due import retention_run
 
-    return events_purge()
+    return retention_run()
 
 
 def _active_schemas() -> list[str]:
@@ -53,8 +56,16 @@ def _active_schemas() -> list[str]:
 
 @shared_task(ignore_result=True)
 def sweep_all_tenants() -> int:
-    """Celery beat: one `sweep_tenant` per active tenant, each running in that tenant's schema."""
-    schemas = _active_schemas()
+    """Celery beat: one `sweep_tenant` per active tenant with work due (one query on the public
+    schema, tenants.due); a tenant with nothing due gets no task."""
+    from django.conf import settings
+
+    from saas.celery import beat_slot_take
+    from tenants.due import due_dispatch
+
+    if not beat_slot_take("webhooks-sweep", settings.WEBHOOK_SWEEP_INTERVAL_SECONDS):
+        return 0  # another beat's tick already ran this interval's sweep
+    schemas = due_dispatch()
     for schema in schemas:
         sweep_tenant.apply_async(headers={"_schema_name": schema})
     return len(schemas)
@@ -62,8 +73,14 @@ def sweep_all_tenants() -> int:
 
 @shared_task(ignore_result=True)
 def purge_all_tenants() -> int:
-    """Celery beat: retention, one `purge_tenant` per active tenant."""
-    schemas = _active_schemas()
+    """Celery beat: retention, one `purge_tenant` per active tenant that had work within the longest
+    retention period (an idle tenant has nothing left to delete)."""
+    from saas.celery import beat_slot_take
+    from tenants.due import retention_schemas
+
+    if not beat_slot_take("webhooks-retention", 3600.0):
+        return 0
+    schemas = retention_schemas()
     for schema in schemas:
         purge_tenant.apply_async(headers={"_schema_name": schema})
     return len(schemas)
@@ -94,8 +111,16 @@ def sync_users_tenant() -> None:
 
 @shared_task(ignore_result=True)
 def sync_users_all_tenants() -> int:
-    """Celery beat: one `sync_users_tenant` per active tenant, each in that tenant's schema."""
-    schemas = _active_schemas()
+    """Celery beat: one `sync_users_tenant` per active tenant whose user service is configured."""
+    from django.conf import settings
+
+    from saas.celery import beat_slot_take
+
+    from .selectors import schemas_with_service
+
+    if not beat_slot_take("users-sync", settings.INTEGRATIONS_SYNC_INTERVAL_SECONDS):
+        return 0
+    schemas = schemas_with_service(service="user-service", schemas=_active_schemas())
     for schema in schemas:
         sync_users_tenant.apply_async(headers={"_schema_name": schema})
     return len(schemas)

@@ -42,6 +42,7 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/saas"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 PRIVATE_PG_PORT = 54329
 PRIVATE_REDIS_PORT = 63799
+PRIVATE_PGBOUNCER_PORT = 64329
 
 
 class SetupError(Exception):
@@ -168,6 +169,72 @@ def start_private_redis() -> str:
             time.sleep(0.1)
     print(f"Started a private Redis under .run/ on port {PRIVATE_REDIS_PORT}.")
     return f"redis://127.0.0.1:{PRIVATE_REDIS_PORT}/0"
+
+
+def pgbouncer_write_config(
+    folder: Path, *, port: int, server_url: str, users: dict[str, str], pool_size: int = 20
+) -> Path:
+    """pgbouncer.ini (and its user list) for a PgBouncer on 127.0.0.1:`port` in transaction pooling
+    mode in front of the server `server_url` names, any database; returns the ini's path.
+
+    Clients are trusted (it listens on 127.0.0.1 only); PgBouncer logs in to PostgreSQL as the
+    client's user with the password of `users`. `pool_size` server connections per (database, user)."""
+    server = urlparse(server_url)
+    folder.mkdir(parents=True, exist_ok=True)
+    userlist = folder / "userlist.txt"
+    userlist.write_text("".join(f'"{user}" "{password}"\n' for user, password in users.items()))
+    userlist.chmod(0o600)
+    ini = folder / "pgbouncer.ini"
+    ini.write_text(
+        "[databases]\n"
+        f"* = host={server.hostname or '127.0.0.1'} port={server.port or 5432}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {userlist}\n"
+        "pool_mode = transaction\n"
+        f"default_pool_size = {pool_size}\nmin_pool_size = 0\nreserve_pool_size = 0\n"
+        "max_client_conn = 1000\nmax_db_connections = 0\n"
+        "server_reset_query =\nserver_check_delay = 1\n"
+        "ignore_startup_parameters = extra_float_digits,options\n"
+        f"logfile = {folder / 'pgbouncer.log'}\npidfile = {folder / 'pgbouncer.pid'}\n"
+    )
+    if os.geteuid() == 0:  # PgBouncer refuses to run as root: it runs as `postgres`
+        for path in (folder, userlist, ini):
+            shutil.chown(path, "postgres", "postgres")
+    return ini
+
+
+def pgbouncer_command(ini: Path, *, daemon: bool = False) -> list[str]:
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not os.path.exists(binary):
+        raise SetupError("PGBOUNCER=1 needs PgBouncer (Debian/Ubuntu: apt-get install pgbouncer).")
+    return [*run_as_postgres_user(), binary, *(["-d"] if daemon else []), str(ini)]
+
+
+def _role_passwords(*urls: str) -> dict[str, str]:
+    return {unquote(u.username or ""): unquote(u.password or "") for u in map(urlparse, urls) if u.username}
+
+
+def start_private_pgbouncer(app_url: str, migration_url: str) -> str:
+    """PgBouncer under .run/pgbouncer in front of `app_url`'s server; returns the app URL through it."""
+    folder = RUN / "pgbouncer"
+    ini = pgbouncer_write_config(
+        folder, port=PRIVATE_PGBOUNCER_PORT, server_url=app_url, users=_role_passwords(app_url, migration_url)
+    )
+    if answers("127.0.0.1", PRIVATE_PGBOUNCER_PORT):  # a running one: re-read the new config
+        pid = (folder / "pgbouncer.pid").read_text().strip() if (folder / "pgbouncer.pid").exists() else ""
+        if pid:
+            subprocess.run(["kill", "-HUP", pid], check=False)
+    else:
+        subprocess.run(pgbouncer_command(ini, daemon=True), check=True)
+        for _ in range(50):
+            if answers("127.0.0.1", PRIVATE_PGBOUNCER_PORT):
+                break
+            time.sleep(0.1)
+    print(f"PgBouncer (transaction pooling) under .run/pgbouncer on port {PRIVATE_PGBOUNCER_PORT}.")
+    parsed = urlparse(app_url)
+    netloc = parsed.netloc.rsplit("@", 1)[0] + f"@127.0.0.1:{PRIVATE_PGBOUNCER_PORT}"
+    return urlunparse(parsed._replace(netloc=netloc))
 
 
 def database_name(url: str) -> str:
@@ -388,9 +455,13 @@ def up() -> None:
         redis_url = start_private_redis()
 
     RUN.mkdir(exist_ok=True)
+    pooler = ""
+    if os.environ.get("PGBOUNCER", "").lower() in ("1", "true", "yes"):
+        app_url = start_private_pgbouncer(app_url, migration_url)
+        pooler = "DATABASE_POOLER=pgbouncer\n"
     env_file = RUN / "services.env"
     env_file.write_text(
-        f"DATABASE_URL={app_url}\nMIGRATION_DATABASE_URL={migration_url}\nREDIS_URL={redis_url}\n"
+        f"DATABASE_URL={app_url}\nMIGRATION_DATABASE_URL={migration_url}\nREDIS_URL={redis_url}\n{pooler}"
     )
     env_file.chmod(0o600)  # role passwords
     print(f"PostgreSQL: {_without_password(app_url)} (app role)")
@@ -442,9 +513,9 @@ def down() -> None:
     data = RUN / "postgres"
     if pg_ctl and (data / "postmaster.pid").exists():
         subprocess.run([*run_as_postgres_user(), pg_ctl, "-D", str(data), "-m", "fast", "stop"], check=False)
-    pidfile = RUN / "redis.pid"
-    if pidfile.exists():
-        subprocess.run(["kill", pidfile.read_text().strip()], check=False)
+    for pidfile in (RUN / "redis.pid", RUN / "pgbouncer" / "pgbouncer.pid"):
+        if pidfile.exists():
+            subprocess.run(["kill", pidfile.read_text().strip()], check=False)
 
 
 def roles() -> None:

@@ -70,3 +70,26 @@ class TemplateSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"template snapshot {self.fingerprint}"
+
+
+class TenantWork(models.Model):
+    """Whether a tenant has background work, so that finding it costs one query on the public schema
+    however many tenants there are (tenants.due).
+
+    `due_at` is never later than the earliest due time of the tenant's outbox rows (webhook events,
+    messages, mails): it is written in the transaction that makes a row due, and recomputed (or
+    cleared to NULL) by the tenant's sweep. `active_at` is when work was last written (at most an
+    hour behind), so retention only visits tenants that can have rows to delete."""
+
+    schema_name = models.CharField(max_length=63, primary_key=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    active_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["due_at"], name="tenantwork_due", condition=models.Q(due_at__isnull=False)),
+            models.Index(fields=["active_at"], name="tenantwork_active"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name} due {self.due_at}"

@@ -88,6 +88,12 @@ def snapshot_template() -> bool:
     return True
 
 
+def snapshot_is_current() -> bool:
+    """True when the stored snapshot was taken of the template as it is migrated now."""
+    snapshot = TemplateSnapshot.objects.filter(pk=1).only("fingerprint").first()
+    return snapshot is not None and snapshot.fingerprint == template_fingerprint()
+
+
 def create_schema_from_snapshot(schema_name: str) -> bool:
     """Creates `schema_name` from the snapshot; False (nothing done) when there is no current one."""
     with connection.cursor() as cursor:

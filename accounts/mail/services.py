@@ -24,6 +24,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from audit.services import audit_record
+from tenants.due import due_mark
 from tenants.selectors import tenant_base_url, tenant_current
 
 from .models import Email, EmailStatus
@@ -40,7 +41,9 @@ def email_queue(*, kind: str, to: str, params: dict[str, Any] | None = None) -> 
 
     `params` are what the kind's builder needs to render it (ids), never a secret."""
     builder_for(kind)  # an unknown kind is a bug of the caller: fail now, not in the worker
-    email = Email.objects.create(kind=kind, to=to, params=params or {}, next_attempt_at=timezone.now())
+    now = timezone.now()
+    due_mark(at=now)  # the sweep's backstop if the send after the commit never happens
+    email = Email.objects.create(kind=kind, to=to, params=params or {}, next_attempt_at=now)
     transaction.on_commit(lambda: emails_enqueue(email_ids=[email.pk]), robust=True)
     return email
 
@@ -153,11 +156,12 @@ def _failed_attempt(email: Email, exc: Exception) -> None:
     if email.attempts >= settings.EMAIL_MAX_ATTEMPTS:
         _done(email, EmailStatus.FAILED, f"not sent after {email.attempts} attempts: {error}")
         return
-    Email.objects.filter(pk=email.pk).update(
-        attempts=email.attempts,
-        last_error=error,
-        next_attempt_at=timezone.now() + timedelta(seconds=_backoff_seconds(email.attempts)),
-    )
+    retry_at = timezone.now() + timedelta(seconds=_backoff_seconds(email.attempts))
+    with transaction.atomic():
+        due_mark(at=retry_at)
+        Email.objects.filter(pk=email.pk).update(
+            attempts=email.attempts, last_error=error, next_attempt_at=retry_at
+        )
     logger.warning(
         "email not sent; will retry",
         extra={"email": str(email.pk), "kind": email.kind, "attempts": email.attempts, "error": error},
@@ -221,6 +225,16 @@ def emails_due(*, now: datetime | None = None, limit: int = 1000) -> list[uuid.U
         Email.objects.filter(status=EmailStatus.QUEUED, next_attempt_at__lte=now or timezone.now())
         .order_by("next_attempt_at")
         .values_list("id", flat=True)[:limit]
+    )
+
+
+def emails_next_due() -> datetime | None:
+    """The earliest send the sweep would make (the partial `email_send_due` index)."""
+    return (
+        Email.objects.filter(status=EmailStatus.QUEUED, next_attempt_at__isnull=False)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
     )
 
 

@@ -1,7 +1,8 @@
 """Celery tasks: thin adapters over accounts.mail.services. They take ids, never model instances.
 
 A send published from a tenant's request carries that schema (tenant-schemas-celery) and runs in
-it; the periodic ones start in public and dispatch one task per tenant schema.
+it. The sweep and retention of the outbox run as part of each tenant's sweep (tenants.due,
+integrations.tasks.sweep_tenant / purge_tenant), only for tenants with work.
 """
 
 import uuid
@@ -28,28 +29,3 @@ def emails_purge_task() -> int:
     from .services import emails_purge
 
     return emails_purge()
-
-
-def _active_schemas() -> list[str]:
-    from tenants.models import TenantStatus
-    from tenants.selectors import tenant_with_schema_list
-
-    return list(tenant_with_schema_list(status=TenantStatus.ACTIVE).values_list("schema_name", flat=True))
-
-
-@shared_task(ignore_result=True)
-def emails_sweep_all_task() -> int:
-    """Celery beat: one `emails_sweep_task` per active tenant, each in that tenant's schema."""
-    schemas = _active_schemas()
-    for schema in schemas:
-        emails_sweep_task.apply_async(headers={"_schema_name": schema})
-    return len(schemas)
-
-
-@shared_task(ignore_result=True)
-def emails_purge_all_task() -> int:
-    """Celery beat: retention, one `emails_purge_task` per active tenant."""
-    schemas = _active_schemas()
-    for schema in schemas:
-        emails_purge_task.apply_async(headers={"_schema_name": schema})
-    return len(schemas)

@@ -21,6 +21,7 @@ from integrations.errors import CircuitOpenError, PermanentError, RetryableError
 from integrations.http import ServiceClient, ServiceRejected, service_client
 from integrations.models import MESSAGE_STATUS_RANK, Message, MessageStatus, WebhookEvent
 from integrations.services import backoff_delay
+from tenants.due import due_mark
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def message_queue(*, kind: str, purpose: str, user: User | None, to: str, subjec
         message.status, message.status_reason, message.status_changed_at = MessageStatus.QUEUED, "", now
         message.send_attempts, message.send_error, message.next_send_at = 0, "", now
         message.save()
+    due_mark(at=now)  # the sweep's backstop if the send after the commit never happens
     transaction.on_commit(lambda: messages_send(message_ids=[message_id]), robust=True)
     return message
 
@@ -109,7 +111,9 @@ def _send_one(client: ServiceClient, message: Message) -> None:
         _send_failed(message, f"rejected: {exc}")
         return
     except CircuitOpenError as exc:  # not the message's fault: no attempt counted
-        pending.update(next_send_at=exc.retry_at, send_error=f"CircuitOpenError: {exc}"[:500])
+        with transaction.atomic():
+            due_mark(at=exc.retry_at)
+            pending.update(next_send_at=exc.retry_at, send_error=f"CircuitOpenError: {exc}"[:500])
         return
     except Exception as exc:
         message.send_attempts += 1
@@ -119,12 +123,15 @@ def _send_one(client: ServiceClient, message: Message) -> None:
             return
         retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
         delay = backoff_delay(attempts=message.send_attempts, retry_after=retry_after)
-        pending.update(
-            next_send_at=timezone.now() + timedelta(seconds=delay),
-            send_attempts=message.send_attempts,
-            send_error=message.send_error,
-            updated_at=timezone.now(),
-        )
+        retry_at = timezone.now() + timedelta(seconds=delay)
+        with transaction.atomic():
+            due_mark(at=retry_at)
+            pending.update(
+                next_send_at=retry_at,
+                send_attempts=message.send_attempts,
+                send_error=message.send_error,
+                updated_at=timezone.now(),
+            )
         return
     pending.update(
         external_id=str((answer or {}).get("id") or ""),
@@ -169,6 +176,16 @@ def messages_due(*, now: datetime | None = None, limit: int = 1000) -> list[uuid
         )
         .order_by("next_send_at")
         .values_list("id", flat=True)[:limit]
+    )
+
+
+def messages_next_due() -> datetime | None:
+    """The earliest send the sweep would make (the partial `message_send_due` index)."""
+    return (
+        Message.objects.filter(next_send_at__isnull=False, external_id="", status=MessageStatus.QUEUED)
+        .order_by("next_send_at")
+        .values_list("next_send_at", flat=True)
+        .first()
     )
 
 

@@ -3,7 +3,6 @@ beat schedule of every periodic task."""
 
 from .cache import REDIS_URL
 from .core import env
-from .email import EMAIL_SWEEP_INTERVAL_SECONDS
 from .integrations import INTEGRATIONS_SYNC_INTERVAL_SECONDS, WEBHOOK_SWEEP_INTERVAL_SECONDS
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -42,11 +41,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "integrations.tasks.sync_users_all_tenants",
         "schedule": INTEGRATIONS_SYNC_INTERVAL_SECONDS,
     },
-    "emails-sweep": {
-        "task": "accounts.mail.tasks.emails_sweep_all_task",
-        "schedule": EMAIL_SWEEP_INTERVAL_SECONDS,
-    },
-    "emails-retention": {"task": "accounts.mail.tasks.emails_purge_all_task", "schedule": 3600.0},
+    # The mail outbox is swept and purged with each tenant's other outboxes (tenants.due).
     # Expired revoked and outstanding tokens and sessions, in public and every active tenant.
     "credentials-retention": {"task": "accounts.tasks.credentials_prune_all_task", "schedule": 3600.0},
 }
+
+# Scale (issue 15): beat's sweep reads the tenants' due-markers (tenants.TenantWork) in one query
+# and sends a sweep only to tenants with work due; a dispatched tenant is not sent another for this
+# long unless new work comes (its sweep sets the marker). Several beats are harmless: each dispatch
+# takes a Redis slot per interval (saas.celery.beat_slot_take).
+TENANT_DUE_LEASE_SECONDS = env.float("TENANT_DUE_LEASE_SECONDS", default=60.0)

@@ -14,7 +14,7 @@ _url_config = env.db_url_config(_DATABASE_URL)
 DATABASES = {
     "default": {
         **_url_config,
-        "ENGINE": "django_tenants.postgresql_backend",
+        "ENGINE": "saas.db",  # django-tenants' backend, safe behind a transaction pooler (below)
         "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=60),
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {**_url_config.get("OPTIONS", {}), "connect_timeout": 5},
@@ -35,3 +35,12 @@ if MIGRATION_DATABASE["NAME"] != _url_config["NAME"]:
     )
 # The role that privileges are granted to after every migration (tenants/roles.py).
 DATABASE_APP_ROLE = _url_config["USER"]
+
+# PgBouncer in transaction pooling mode in front of PostgreSQL (docs/operations.md, "PgBouncer"):
+# DATABASE_URL names PgBouncer, MIGRATION_DATABASE_URL PostgreSQL itself. DATABASE_POOLER=pgbouncer
+# makes the backend (saas/db) send the tenant's search_path with every statement instead of once per
+# session, and turns off what does not survive a change of server connection between transactions.
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER:
+    DATABASES["default"]["POOLER"] = DATABASE_POOLER
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True

@@ -23,7 +23,6 @@ EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=16)
 EMAIL_BACKOFF_BASE_SECONDS = env.float("EMAIL_BACKOFF_BASE_SECONDS", default=30.0)
 EMAIL_BACKOFF_CAP_SECONDS = env.float("EMAIL_BACKOFF_CAP_SECONDS", default=3600.0)
 EMAIL_SEND_LEASE_SECONDS = 300  # a send whose worker died is taken up again after this
-EMAIL_SWEEP_INTERVAL_SECONDS = env.float("EMAIL_SWEEP_INTERVAL_SECONDS", default=60.0)
 EMAIL_RETENTION_DAYS = env.int("EMAIL_RETENTION_DAYS", default=30)  # sent, skipped and failed rows
 # Links in mails point at the tenant's primary domain with this scheme and port (no port: none in
 # the URL). Development serves http on 8000 (`make run`), production https on the default port.

@@ -1,6 +1,6 @@
 """Logs and metrics: one JSON object per log line; Prometheus metrics at /metrics."""
 
-from .core import env
+from .core import DJANGO_ENV, env
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 # One `audit` line per committed audit append (schema, seq, chain hash): the off-database copy of
@@ -24,3 +24,16 @@ LOGGING = {
 # With PROMETHEUS_MULTIPROC_DIR set (make run sets it), every gunicorn worker and Celery process
 # writes its samples there and /metrics adds them up. Who may read /metrics: security.py.
 PROMETHEUS_EXPORT_MIGRATIONS = False
+
+# Errors go to Sentry (or a server that speaks its protocol) only when SENTRY_DSN is set
+# (saas/sentry.py: tenant and request id as tags, no personal data or secrets).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from saas.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default=DJANGO_ENV),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

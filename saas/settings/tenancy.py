@@ -63,6 +63,9 @@ TENANT_SCHEMA_PREFIX = "t_"  # schema = prefix + slug: no slug can name a system
 # Seconds a routing answer stays cached in Redis (every tenant or domain change drops it at once).
 TENANT_CACHE_SECONDS = env.int("TENANT_CACHE_SECONDS", default=300)
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# Schemas `migrate_schemas` migrates at once (tenants/migrating.py). The work is PostgreSQL's, so
+# set it to the database server's cores; 0: this machine's cores when PostgreSQL runs here, else 4.
+TENANT_MIGRATION_PROCESSES = env.int("TENANT_MIGRATION_PROCESSES", default=0)
 
 # The demo tenant and platform admin that `make run` seeds (manage.py seed_demo).
 DEMO_TENANT_SLUG = "acme"

@@ -9,7 +9,13 @@ import environ
 # A developer's scrape restriction or mail settings in .env must not reach the tests (the tests that
 # need one set it themselves: mail stays in memory unless a test starts its own SMTP server and hands
 # its EMAIL_URL to the processes it starts); one given in the environment still counts.
-_DEVELOPER_VARS = ("METRICS_TOKEN", "METRICS_ALLOWED_NETWORKS", "EMAIL_URL", "SAAS_PUBLIC_URL_PORT")
+_DEVELOPER_VARS = (
+    "METRICS_TOKEN",
+    "METRICS_ALLOWED_NETWORKS",
+    "EMAIL_URL",
+    "SAAS_PUBLIC_URL_PORT",
+    "SENTRY_DSN",
+)
 _explicit_vars = {name for name in _DEVELOPER_VARS if name in os.environ}
 # Read .env first so a checkout can name its own TEST_REDIS_URL / DATABASE_URL there.
 environ.Env.read_env(Path(__file__).resolve().parents[2] / ".env", overwrite=False)

@@ -17,6 +17,7 @@ BENCHMARKS = [
     "webhook_batch",
     "webhook_e2e",
     "scale",
+    "idle",
 ]
 
 

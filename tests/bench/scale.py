@@ -2,6 +2,7 @@
 
 python -m tests.bench scale [--tenants 1000] [--small 10] [--seconds 10] [--no-ddl]
 python -m tests.bench scale --rounds 5     # only step 2, interleaved, on the database step 1 left
+python -m tests.bench scale --steps 1000,10000 [--samples 10] [--keep]   # deploys and creation
 
 1. Tenant creation (`tenants.services.tenant_create`, the template copy) timed one by one, from
    tenant 1 to tenant N; medians at the start, the end and every tenth of the way.
@@ -11,6 +12,13 @@ python -m tests.bench scale --rounds 5     # only step 2, interleaved, on the da
 3. `migrate_schemas --tenant` across the N tenants (+ the template) with `--executor=standard`
    and `--executor=multiprocessing`: nothing to apply (the cost of every deploy), and with a real
    migration to apply (`accounts` 0002: three tables and their indexes, unapplied beforehand).
+
+`--steps` is the deploy and creation run (issue 15): tenants are added in bulk up to each step
+(`bulk_tenants`: the template snapshot replayed in SQL by `saas_tenant_schema_create`, as creation
+does, on two connections; the Tenant and Domain rows in bulk; the owner row copied from tenant 1,
+Argon2 hash and all), and at each step it measures `migrate_schemas` with nothing to apply, with one
+schema behind, and `--samples` real `tenant_create` calls. The bench database is dropped at the end
+unless `--keep`.
 
 The load average of the machine is printed with every phase: it is shared.
 """
@@ -37,7 +45,7 @@ def load() -> str:
 
 
 def slug(i: int) -> str:
-    return f"s{i:04d}"
+    return f"s{i:05d}"
 
 
 def create(i: int) -> float:
@@ -49,9 +57,69 @@ def create(i: int) -> float:
         name=f"Scale {i}",
         owner_email=f"owner@{slug(i)}.test",
         owner_password=PASSWORD,
-        rate_limit_per_minute=100_000_000,  # the bench measures latency, not the limiter
+        rate_limit_per_minute=10_000_000,  # the bench measures latency, not the limiter
     )
     return time.perf_counter() - started
+
+
+def bulk_tenants(start: int, stop: int, *, workers: int = 2) -> float:
+    """Tenants `start`..`stop - 1`, the fast way (see the module docstring); returns the seconds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psycopg
+    from django.conf import settings
+
+    from tenants.models import Domain, Tenant
+    from tenants.slugs import schema_name_for
+
+    from .common import bench_database_url
+
+    began = time.perf_counter()
+    first = schema_name_for(slug(1))
+    with psycopg.connect(bench_database_url(), autocommit=True) as conn:
+        columns = [
+            row[0]
+            for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s"
+                " AND table_name = 'accounts_user' AND column_name <> 'id'",
+                [first],
+            )
+        ]
+    copied = ", ".join(columns)
+    select = copied.replace("email", "%s")
+
+    def make(numbers: range) -> None:
+        with psycopg.connect(bench_database_url(), autocommit=True) as conn:
+            for i in numbers:
+                schema = schema_name_for(slug(i))
+                with conn.transaction():
+                    made = conn.execute("SELECT public.saas_tenant_schema_create(%s)", [schema]).fetchone()
+                    if not (made and made[0]):
+                        raise RuntimeError("no current template snapshot: run migrate_schemas")
+                    conn.execute(
+                        f"INSERT INTO {schema}.accounts_user ({copied})"  # noqa: S608 - bench names
+                        f" SELECT {select} FROM {first}.accounts_user",
+                        [f"owner@{slug(i)}.test"],
+                    )
+
+    for low in range(start, stop, 1000):
+        high = min(stop, low + 1000)
+        tenants = Tenant.objects.bulk_create(
+            Tenant(
+                slug=slug(i),
+                name=f"Scale {i}",
+                schema_name=schema_name_for(slug(i)),
+                rate_limit_per_minute=10_000_000,
+            )
+            for i in range(low, high)
+        )
+        Domain.objects.bulk_create(
+            Domain(domain=f"{t.slug}.{settings.SAAS_BASE_DOMAIN}", tenant=t, is_primary=True) for t in tenants
+        )
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(make, [range(low + w, high, workers) for w in range(workers)]))
+        print(f"  bulk: {high - 1} tenants ({time.perf_counter() - began:.0f} s, {load()})", flush=True)
+    return time.perf_counter() - began
 
 
 def tokens(count: int) -> list[tuple[str, str]]:
@@ -143,6 +211,90 @@ def migrate(executor: str, *target: str) -> float:
     return time.perf_counter() - started
 
 
+def deploy(*extra: str) -> float:
+    """`migrate_schemas` (public, tenants, template) as a deploy runs it, in its own process."""
+    command = [sys.executable, "manage.py", "migrate_schemas", "--noinput", "-v", "0", *extra]
+    started = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, env=bench_env(), check=True)
+    return time.perf_counter() - started
+
+
+def steps(args: argparse.Namespace) -> None:
+    """Deploys and tenant creation at each step of tenants (issue 15, items 2 and 5)."""
+    from .common import BENCH_DB, bench_database_url
+
+    targets = [int(n) for n in args.steps.split(",")]
+    print(f"machine: {machine()}; {load()}", flush=True)
+    recreate_bench_database()
+    setup_django()
+    from django.db import connection
+
+    owner = connection.settings_dict["USER"]  # `make` names the roles <db>_owner and <db>_app
+    app_role = os.environ.get("BENCH_APP_ROLE") or (owner.removesuffix("_owner") + "_app")
+
+    from tenants.slugs import schema_name_for
+
+    # Production has two roles: every new schema grants the app role its privileges, part of the
+    # creation's cost. The bench runs as the owner, so give the template the app role as grantee.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s AND rolname <> %s", [app_role, owner])
+        if cursor.fetchone():
+            cursor.execute("SELECT public.saas_grant_app('tenant_template', %s)", [app_role])
+            print(f"new schemas grant {app_role} its privileges, as in production", flush=True)
+
+    first = [create(i) for i in range(1, args.samples + 1)]
+    print(
+        f"tenant creation, tenants 1-{args.samples}: tenant 1 {first[0] * 1000:.0f} ms, "
+        f"median {statistics.median(first) * 1000:.0f} ms ({load()})",
+        flush=True,
+    )
+    made = args.samples
+    extra = 0
+    for target in targets:
+        if target > made:
+            seconds = bulk_tenants(made + 1, target + 1)
+            print(f"bulk-created tenants {made + 1}-{target} in {seconds:.0f} s", flush=True)
+            made = target
+        connection.close()
+        schemas = made + 2  # the template and public too
+        before = load()
+        noop = deploy()
+        print(
+            f"{made} tenants: migrate_schemas, nothing to apply: {noop:.1f} s = "
+            f"{noop / schemas * 1000:.2f} ms per schema ({before} -> {load()})",
+            flush=True,
+        )
+        behind = schema_name_for(slug(made))
+        deploy(f"--schema={behind}", DDL_APP, "0002_sso_providers")
+        before = load()
+        one = deploy()
+        print(
+            f"{made} tenants: migrate_schemas, one schema behind: {one:.1f} s ({before} -> {load()})",
+            flush=True,
+        )
+        times = []
+        for _ in range(args.samples):
+            extra += 1
+            times.append(create(target + extra))
+        made += args.samples
+        print(
+            f"{made} tenants: tenant creation, median of {args.samples}: "
+            f"{statistics.median(times) * 1000:.0f} ms (min {min(times) * 1000:.0f}, max "
+            f"{max(times) * 1000:.0f}; {load()})",
+            flush=True,
+        )
+        connection.close()
+    if not args.keep:
+        from urllib.parse import urlparse, urlunparse
+
+        import psycopg
+
+        admin = urlunparse(urlparse(bench_database_url())._replace(path="/postgres"))
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        print(f"dropped {BENCH_DB}")
+
+
 def show_load(label: str, result: dict[str, object]) -> None:
     for kind in ("one", "spread"):
         r = result[kind]
@@ -204,8 +356,14 @@ def main(argv: list[str] | None = None) -> None:
         help="only: on the existing bench database, alternate this many rounds of requests spread "
         "over the first --small tenants and over all of them (same server, same moment)",
     )
+    parser.add_argument("--steps", default="", help="deploys and creation at these tenant counts: 1000,10000")
+    parser.add_argument("--samples", type=int, default=10, help="with --steps: real creations per step")
+    parser.add_argument("--keep", action="store_true", help="with --steps: keep the bench database")
     args = parser.parse_args(argv)
     os.environ.setdefault("JWT_ACCESS_SECONDS", "7200")  # tokens outlive the whole run
+    if args.steps:
+        steps(args)
+        return
     if args.rounds:
         rounds(args)
         return

@@ -266,9 +266,9 @@ class Stack:
             TEST_REDIS_URL=self.redis.url,
             PYTHONUNBUFFERED="1",
             **ENGINE_ENV,
-            **self.extra_env,
-            **extra,
         )
+        env.update(self.extra_env)
+        env.update(extra)  # may name DATABASE_URL too (through PgBouncer, test_pgbouncer_restart)
         return env
 
     def _spawn(self, name: str, argv: list[str], **extra: str) -> Proc:

@@ -394,9 +394,13 @@ def test_an_email_held_by_another_synced_user_is_dead_at_once(in_tenant, no_enqu
     assert User.objects.get(email="same@sync.test").external_id == "u-a"
 
 
-def test_periodic_tasks_dispatch_one_task_per_active_tenant_schema(tenant_a, tenant_b, monkeypatch):
+def test_periodic_tasks_dispatch_one_task_per_active_tenant_schema_with_work(tenant_a, tenant_b, monkeypatch):
     from integrations import tasks
+    from tenants.due import due_mark
 
+    for tenant in (tenant_a, tenant_b):  # both have work due (tests/integrations/test_due_work.py: idle ones)
+        with schema_context(tenant.schema_name):
+            due_mark(at=timezone.now())
     sent = {"sweep": [], "purge": []}
     monkeypatch.setattr(tasks.sweep_tenant, "apply_async", lambda **kw: sent["sweep"].append(kw))
     monkeypatch.setattr(tasks.purge_tenant, "apply_async", lambda **kw: sent["purge"].append(kw))

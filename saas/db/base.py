@@ -1,0 +1,98 @@
+"""django-tenants' backend, made safe behind PgBouncer in transaction pooling mode.
+
+django-tenants sets the tenant's schema with a session-level `SET search_path` and remembers that it
+did (TENANT_LIMIT_SET_CALLS). Behind a transaction pooler a session is not a connection: every
+transaction, and in autocommit every statement, may run on a different server connection, one whose
+search_path another client (another tenant) set last. With `DATABASES["default"]["POOLER"]` set
+(DATABASE_POOLER=pgbouncer), this backend never relies on the session: every statement is sent as
+`SET search_path = <schemas>; <statement>` in one query message (client-side binding, the default
+of Django's psycopg backend), which PgBouncer runs on one server connection and PostgreSQL in one
+implicit transaction. Inside a transaction the SET repeats per statement; it costs a parse, not a
+round trip. An `executemany` in autocommit runs in its own transaction for the same reason.
+
+What else a transaction pooler does not carry across transactions is off too: server-side cursors
+(DISABLE_SERVER_SIDE_CURSORS, settings) and prepared statements (psycopg's `prepare_threshold`).
+The platform takes no session advisory locks and does not LISTEN (its locks live in Redis).
+"""
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from django_tenants.postgresql_backend import base as tenant_base
+from django_tenants.utils import quote_schema_name
+from psycopg import sql
+
+from .introspection import SchemaTableIntrospection
+
+
+@cache
+def _pooled_cursor_class(base: type) -> type:
+    """`base` (psycopg's client-side cursor, as django-prometheus wraps it) with the schema sent
+    along with every statement."""
+
+    class PooledCursor(base):  # type: ignore[misc,valid-type]
+        search_path_statement: Callable[[], str] | None = None
+
+        def execute(self, query: Any, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+            if self.search_path_statement is None:
+                return super().execute(query, params, *args, **kwargs)
+            prefix = self.search_path_statement()
+            if params is not None:  # psycopg interpolates `%` in a query that has parameters
+                prefix = prefix.replace("%", "%%")
+            query = prefix + query if isinstance(query, str) else sql.SQL(prefix) + query
+            super().execute(query, params, *args, **kwargs)
+            self.nextset()  # the statement's own result, not the SET's
+            return self
+
+        def executemany(self, query: Any, params_seq: Any, *args: Any, **kwargs: Any) -> Any:
+            if self.search_path_statement is None:
+                return super().executemany(query, params_seq, *args, **kwargs)
+            statement = self.search_path_statement().rstrip("; ")
+            if not self.connection.autocommit:
+                super().execute(statement)
+                return super().executemany(query, params_seq, *args, **kwargs)
+            with self.connection.transaction():
+                super().execute(statement)
+                return super().executemany(query, params_seq, *args, **kwargs)
+
+    PooledCursor.__name__ = PooledCursor.__qualname__ = f"Pooled{base.__name__}"
+    return PooledCursor
+
+
+class DatabaseWrapper(tenant_base.DatabaseWrapper):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.introspection = SchemaTableIntrospection(self)  # lists one schema's tables, not all
+
+    @property
+    def pooled(self) -> bool:
+        """True behind a transaction pooler (settings: DATABASES["default"]["POOLER"])."""
+        return bool(self.settings_dict.get("POOLER"))
+
+    def get_connection_params(self) -> dict[str, Any]:
+        params = super().get_connection_params()
+        if self.pooled:
+            params["cursor_factory"] = _pooled_cursor_class(params["cursor_factory"])
+            params["prepare_threshold"] = None  # a prepared statement lives in one server session
+        return params
+
+    def create_cursor(self, name: str | None = None) -> Any:
+        cursor = super().create_cursor(name)
+        if self.pooled and name is None:
+            cursor.search_path_statement = self._search_path_statement
+        return cursor
+
+    def _cursor(self, name: str | None = None) -> Any:
+        if not self.pooled or name:
+            return super()._cursor(name)
+        # Skip django-tenants' session-level SET: the search_path travels with each statement.
+        return super(tenant_base.DatabaseWrapper, self)._cursor()
+
+    def _search_path_statement(self) -> str:
+        if not self.schema_name:
+            from django.core.exceptions import ImproperlyConfigured
+
+            raise ImproperlyConfigured("Database schema not set: call set_schema() or set_tenant() first.")
+        schemas = ", ".join(quote_schema_name(s) for s in self._get_cursor_search_paths())
+        return f"SET search_path = {schemas}; "

@@ -1,0 +1,157 @@
+"""Tenants' background work, found with one query on the public schema however many tenants exist.
+
+Each outbox of a tenant (webhook events, messages, mails: rows that carry the time they are due)
+registers here from its app's `ready()` (`outbox_register`). Whatever makes such a row due writes the
+tenant's marker (`due_mark`, `TenantWork` in public) in the same transaction. The periodic dispatch
+(`due_dispatch`) reads the markers of all tenants in one statement and sends a sweep only to the
+tenants with work due; that sweep (`due_sweep`) runs every outbox's sweep in the tenant's schema and
+then sets the marker to the earliest due time left, or clears it (`due_refresh`). A tenant with
+nothing due gets no task and no query in its schema.
+
+Why nothing is lost:
+- the marker is never later than a due row: writers only move it earlier (LEAST), and the refresh
+  reads the rows after locking the marker row, so a row committed after that read moves it again;
+- moving a row's due time later (a lease, a grace period) needs no write at all;
+- a dispatched sweep whose broker message is lost leaves the marker due a lease later: found again.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .models import TenantStatus, TenantWork
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """One kind of due row in a tenant's schema; every callable runs in the active tenant schema."""
+
+    name: str
+    sweep: Callable[[], int]  # enqueues what is due now; returns how many
+    next_due: Callable[[], datetime | None]  # the earliest due time of its rows (None: nothing)
+    purge: Callable[[], int] | None = None  # retention: deletes finished rows past their days
+
+
+_OUTBOXES: dict[str, Outbox] = {}
+
+
+def outbox_register(
+    *,
+    name: str,
+    sweep: Callable[[], int],
+    next_due: Callable[[], datetime | None],
+    purge: Callable[[], int] | None = None,
+) -> None:
+    """Adds an outbox to every tenant's sweep (and retention); called from an app's ready()."""
+    _OUTBOXES[name] = Outbox(name=name, sweep=sweep, next_due=next_due, purge=purge)
+
+
+def outboxes() -> list[Outbox]:
+    return list(_OUTBOXES.values())
+
+
+def _table() -> str:
+    return f"public.{connection.ops.quote_name(TenantWork._meta.db_table)}"
+
+
+# Moves the marker earlier, never later. `active_at` is refreshed at most hourly, so a busy tenant's
+# writes mostly leave the row as it is (the WHERE only locks it until the writer commits).
+_MARK_SQL = """
+INSERT INTO {table} AS w (schema_name, due_at, active_at) {values}
+ON CONFLICT (schema_name) DO UPDATE
+   SET due_at = LEAST(w.due_at, EXCLUDED.due_at), active_at = GREATEST(w.active_at, EXCLUDED.active_at)
+ WHERE w.due_at IS NULL OR w.due_at > EXCLUDED.due_at
+    OR w.active_at < EXCLUDED.active_at - interval '1 hour'
+"""
+
+
+def due_mark_sql(*, at: datetime, when: str = "") -> tuple[str, list[object]]:
+    """The marker's upsert for the active schema as SQL and parameters, to run inside a statement
+    of the caller's (a data-modifying CTE: `when` is a condition such as `EXISTS (SELECT 1 FROM x)`)."""
+    values = "SELECT %s, %s::timestamptz, %s::timestamptz" + (f" WHERE {when}" if when else "")
+    return _MARK_SQL.format(table=_table(), values=values), [connection.schema_name, at, timezone.now()]
+
+
+def due_mark(*, at: datetime) -> None:
+    """Records that the active tenant has work due at `at`: call it in the transaction that makes a
+    row due (or just before a statement that does, outside one)."""
+    if connection.schema_name == "public":
+        return
+    sql, params = due_mark_sql(at=at)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _active_schemas_subquery():  # type: ignore[no-untyped-def]
+    from .selectors import tenant_with_schema_list
+
+    return tenant_with_schema_list(status=TenantStatus.ACTIVE).order_by().values("schema_name")
+
+
+def due_dispatch(*, now: datetime | None = None) -> list[str]:
+    """The active tenants with work due, each taken for one sweep: their marker moves a lease
+    (TENANT_DUE_LEASE_SECONDS) ahead, so a second beat or the next tick does not send a second
+    sweep, and a sweep that never runs leaves the tenant due again after the lease. One transaction
+    on the public schema; a marker being written right now (SKIP LOCKED) waits for the next tick."""
+    now = now or timezone.now()
+    lease = now + timedelta(seconds=settings.TENANT_DUE_LEASE_SECONDS)
+    with transaction.atomic():
+        schemas = list(
+            TenantWork.objects.select_for_update(skip_locked=True)
+            .filter(due_at__lte=now, schema_name__in=_active_schemas_subquery())
+            .order_by("due_at")
+            .values_list("schema_name", flat=True)
+        )
+        if schemas:
+            TenantWork.objects.filter(schema_name__in=schemas).update(due_at=lease)
+    return schemas
+
+
+def due_next() -> datetime | None:
+    """The earliest due time of the active schema's outboxes (one index lookup each)."""
+    times = [when for outbox in outboxes() if (when := outbox.next_due()) is not None]
+    return min(times) if times else None
+
+
+def due_refresh() -> datetime | None:
+    """Sets the active tenant's marker to its earliest due time, or clears it; returns that time.
+
+    The marker row is locked before the outboxes are read: a writer that commits a due row after
+    the read waits for this transaction and then moves the marker earlier again (never lost)."""
+    schema = connection.schema_name
+    with transaction.atomic():
+        held = TenantWork.objects.select_for_update().filter(schema_name=schema).exists()
+        when = due_next()
+        if held:
+            TenantWork.objects.filter(schema_name=schema).update(due_at=when)
+        elif when is not None:
+            due_mark(at=when)
+    return when
+
+
+def due_sweep() -> int:
+    """One tenant's sweep (in its schema): every outbox's due rows enqueued, then its marker set."""
+    total = sum(outbox.sweep() for outbox in outboxes())
+    due_refresh()
+    return total
+
+
+def retention_schemas(*, now: datetime | None = None) -> list[str]:
+    """Active tenants that may have rows old enough to delete: work written within the longest
+    retention period (and a day), so a tenant idle for longer gets no retention task at all."""
+    days = max(settings.WEBHOOK_RETENTION_DAYS, settings.EMAIL_RETENTION_DAYS) + 1
+    since = (now or timezone.now()) - timedelta(days=days)
+    return list(
+        TenantWork.objects.filter(active_at__gte=since, schema_name__in=_active_schemas_subquery())
+        .order_by("schema_name")
+        .values_list("schema_name", flat=True)
+    )
+
+
+def retention_run() -> int:
+    """One tenant's retention (in its schema): every outbox's purge."""
+    return sum(outbox.purge() for outbox in outboxes() if outbox.purge is not None)

@@ -1,0 +1,67 @@
+"""`python -m tests.saas.pooler_probe SCHEMA...`: threads, each in one tenant's schema, that read and
+write that tenant's rows through DATABASE_URL (PgBouncer in the pooler tests) in autocommit and in
+transactions, and count every answer that came from another tenant's schema. Prints JSON."""
+
+import json
+import os
+import sys
+import threading
+
+
+def main(schemas: list[str], threads_per_schema: int = 3, rounds: int = 150) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.test")
+    import django
+
+    django.setup()
+    from django.db import connection, transaction
+    from django_tenants.utils import schema_context
+
+    from accounts.models import Role, User
+
+    checked, leaks, errors = [0], [0], []
+    lock = threading.Lock()
+
+    def owner_email() -> str:
+        return User.objects.filter(role=Role.OWNER).order_by("pk").values_list("email", flat=True)[0]
+
+    def work(schema: str) -> None:
+        expected = f"owner@{schema.removeprefix('t_')}.test"
+        seen = 0
+        wrong = 0
+        try:
+            with schema_context(schema):
+                for i in range(rounds):
+                    answers = [owner_email()]  # autocommit: each statement its own transaction
+                    with transaction.atomic():
+                        answers.append(owner_email())
+                        # a write and its read-back, in the same transaction
+                        User.objects.filter(email=expected).update(first_name=f"probe-{i}")
+                        answers.append(
+                            User.objects.get(email=expected).first_name == f"probe-{i}" and expected
+                        )
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT current_schema()")
+                        answers.append(f"owner@{cursor.fetchone()[0].removeprefix('t_')}.test")
+                    seen += len(answers)
+                    wrong += sum(1 for answer in answers if answer != expected)
+        except Exception as exc:  # a query that ran in another schema may fail outright
+            errors.append(f"{schema}: {type(exc).__name__}: {exc}"[:300])
+            wrong += 1
+        finally:
+            connection.close()
+        with lock:
+            checked[0] += seen
+            leaks[0] += wrong
+
+    threads = [
+        threading.Thread(target=work, args=(schema,)) for schema in schemas for _ in range(threads_per_schema)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(json.dumps({"checked": checked[0], "leaks": leaks[0], "errors": errors[:5]}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
