@@ -3,7 +3,7 @@ from rest_framework import serializers
 from .models import EventStatus, Service, WebhookEvent
 
 
-class EndpointSerializer(serializers.Serializer):
+class IntegrationSettingsSerializer(serializers.Serializer):
     """Output: the API key and the signing secrets themselves are never returned."""
 
     service = serializers.CharField()

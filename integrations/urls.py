@@ -17,7 +17,7 @@ urlpatterns = [
     ),
     re_path(r"^webhooks/health/?$", views_health.HealthView.as_view(), name="webhooks-health"),
     re_path(rf"^webhooks/{SERVICE}/?$", views.webhook_intake, name="webhook-intake"),
-    re_path(rf"^integrations/{SERVICE}/?$", views.EndpointView.as_view(), name="integration"),
+    re_path(rf"^integrations/{SERVICE}/?$", views.IntegrationSettingsView.as_view(), name="integration"),
     re_path(
         rf"^integrations/{SERVICE}/rotate-secret/?$",
         views.RotateSecretView.as_view(),

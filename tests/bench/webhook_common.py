@@ -34,7 +34,7 @@ def prepare() -> str:
     from django.db import connection
     from django_tenants.utils import schema_context
 
-    from integrations.services import endpoint_ensure
+    from integrations.services import integration_settings_ensure
     from tenants.services import tenant_create
 
     tenant = tenant_create(
@@ -47,7 +47,7 @@ def prepare() -> str:
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE public.bench_bare (id bigserial PRIMARY KEY, body text)")
     with schema_context(tenant.schema_name):
-        return endpoint_ensure(service="user-service").signing_secret
+        return integration_settings_ensure(service="user-service").signing_secret
 
 
 def user_event(n: int, *, occurred_at: str = "2025-01-01T00:00:00+00:00") -> dict[str, object]:

@@ -45,7 +45,7 @@ class FuzzTenant:
 
 def _make_tenant(slug: str) -> FuzzTenant:
     from integrations.models import WebhookEvent
-    from integrations.services import endpoint_ensure
+    from integrations.services import integration_settings_ensure
     from tenants.models import Tenant
     from tenants.services import tenant_create
 
@@ -66,7 +66,7 @@ def _make_tenant(slug: str) -> FuzzTenant:
         for i in range(3):
             user_create(email=f"member{i}@{slug}.test", password=PASSWORD, role=Role.MEMBER, validate=False)
         for service in ("user-service", "payment-service", "communication-service"):
-            endpoint_ensure(service=service)
+            integration_settings_ensure(service=service)
         for i in range(3):
             WebhookEvent.objects.create(
                 service="user-service",

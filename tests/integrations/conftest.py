@@ -16,9 +16,9 @@ from integrations import http
 from integrations.models import Service, WebhookEvent
 from integrations.sandbox import Sandbox
 from integrations.services import (
-    endpoint_ensure,
-    endpoint_update,
     events_process,
+    integration_settings_ensure,
+    integration_settings_update,
     webhook_parse,
     webhook_receive,
 )
@@ -59,7 +59,7 @@ def as_meta(headers: dict[str, str]) -> dict[str, str]:
 
 def secret_for(tenant: Any, service: str = "user-service") -> str:
     with schema_context(tenant.schema_name):
-        return endpoint_ensure(service=service).signing_secret
+        return integration_settings_ensure(service=service).signing_secret
 
 
 @pytest.fixture
@@ -109,7 +109,9 @@ def handle(service: str, *docs: dict[str, Any]) -> list[WebhookEvent]:
 def use_sandbox(sandbox: "SandboxControl", *services: str, api_key: str = "key-a") -> None:
     """Points the current tenant's `services` (default: all three) at the sandbox, enabled."""
     for service in services or Service.values:
-        endpoint_update(service=service, enabled=True, base_url=sandbox.base_url(service), api_key=api_key)
+        integration_settings_update(
+            service=service, enabled=True, base_url=sandbox.base_url(service), api_key=api_key
+        )
 
 
 TEST_EVENT_TYPES = "tests.integrations.event_types"  # the `test.*` handlers, for workers only

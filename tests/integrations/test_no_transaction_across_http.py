@@ -24,7 +24,7 @@ from accounts.models import Role, User
 from accounts.services import user_create
 from integrations import http
 from integrations.models import EventStatus, Message, WebhookEvent
-from integrations.services import endpoint_update, events_process, webhook_parse, webhook_receive
+from integrations.services import events_process, integration_settings_update, webhook_parse, webhook_receive
 from integrations.sync import users_sync
 from tenants.models import Tenant
 from tests.conftest import PASSWORD, wait_for
@@ -70,7 +70,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 def tenant(fresh_tenant: Tenant, sandbox: SandboxControl) -> Iterator[Tenant]:
     with schema_context(fresh_tenant.schema_name):
         for service in ("user-service", "communication-service"):
-            endpoint_update(service=service, enabled=True, base_url=sandbox.base_url(service), api_key="k")
+            integration_settings_update(
+                service=service, enabled=True, base_url=sandbox.base_url(service), api_key="k"
+            )
     yield fresh_tenant
     sandbox.clear_faults()
 

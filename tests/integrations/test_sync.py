@@ -12,7 +12,7 @@ from integrations import http
 from integrations.errors import RetryableError
 from integrations.models import SyncRun
 from integrations.sandbox import fake_user
-from integrations.services import endpoint_update
+from integrations.services import integration_settings_update
 from integrations.sync import SyncNotConfigured, users_sync
 from tenants.models import Tenant
 
@@ -30,7 +30,9 @@ def _no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
 def in_a(tenant_a: Tenant, sandbox: SandboxControl) -> Any:
     sandbox.reset(users=50)  # 5 pages of 10
     with schema_context(tenant_a.schema_name):
-        endpoint_update(service="user-service", enabled=True, base_url=sandbox.base_url("user-service"))
+        integration_settings_update(
+            service="user-service", enabled=True, base_url=sandbox.base_url("user-service")
+        )
         yield tenant_a
 
 
