@@ -142,6 +142,12 @@ class UserViewSet(viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[User]:
         return user_list()
 
+    def filter_queryset(self, queryset: QuerySet[User]) -> QuerySet[User]:
+        # No filter named in the query: the FilterSet would only build and validate an empty form.
+        if not any(name in self.request.query_params for name in UserFilter.base_filters):
+            return queryset
+        return super().filter_queryset(queryset)
+
     def get_object(self) -> User:
         try:
             return user_get(user_id=int(self.kwargs["pk"]))

@@ -62,15 +62,17 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",  # before anything that can answer, so errors carry CORS too
     "saas.security.BodySizeLimitMiddleware",  # 413 before any body is read
     "saas.security.ApiCacheControlMiddleware",  # Cache-Control: no-store on every API answer
-    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (matters on HTML pages)
+    "saas.middleware.ContentSecurityPolicyMiddleware",  # django-csp on pages; a fixed strict one on the API
     "whitenoise.middleware.WhiteNoiseMiddleware",  # admin and API docs assets, no CDN
     "tenants.middleware.TenantRoutingMiddleware",  # picks the schema before anything reads it
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, the session user and messages only for browser requests (pages, admin, docs, SSO):
+    # the token API reads no cookie and sets none (saas/middleware.py, is_browser_request).
+    "saas.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "saas.middleware.BrowserAuthenticationMiddleware",
     "saas.ratelimits.RateLimitMiddleware",  # after auth: pages by session user, DRF refusals, headers
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "saas.middleware.BrowserMessageMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",  # sees the response of the stack below
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.middleware.AuditContextMiddleware",  # who/where/how for every audit entry

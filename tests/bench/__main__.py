@@ -6,11 +6,12 @@ Each runs in its own process on the bench database (see tests/bench/common.py).
 import subprocess
 import sys
 
-from .common import ROOT, bench_env
+from .common import ROOT, bench_env, wrk_check
 
 BENCHMARKS = [
     "tenant_creation",
     "routing",
+    "auth_me",
     "users_list",
     "audit_write",
     "webhook_intake",
@@ -22,6 +23,7 @@ BENCHMARKS = [
 
 
 def main() -> None:
+    wrk_check()  # every HTTP bench needs it: say how to install it before any set-up
     args = sys.argv[1:]
     runs = [(args[0], args[1:])] if args else [(name, []) for name in BENCHMARKS]
     failed = 0

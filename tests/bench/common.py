@@ -75,13 +75,19 @@ def median_ms(samples: list[float]) -> float:
 
 
 @contextmanager
-def gunicorn(port: int = 8765, workers: int = 4, env: dict[str, str] | None = None) -> Iterator[str]:
+def gunicorn(
+    port: int = 8765, workers: int = 4, env: dict[str, str] | None = None, app: str = "saas.wsgi"
+) -> Iterator[str]:
+    """gunicorn with the platform's settings (gunicorn.conf.py: sync workers, max_requests...)."""
+    wrk_check()
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
-            "saas.wsgi",
+            app,
+            "-c",
+            "gunicorn.conf.py",
             "-b",
             f"127.0.0.1:{port}",
             "-w",
@@ -130,6 +136,18 @@ def _ms(value: str) -> float:
     return float(number) * _UNITS[unit]
 
 
+WRK_MISSING = (
+    "The HTTP benchmarks drive their servers with wrk, which is not installed.\n"
+    "Install it with: sudo apt-get install wrk   (Debian/Ubuntu; `brew install wrk` on macOS)"
+)
+
+
+def wrk_check() -> None:
+    """Stops before any set-up when the load generator is missing, saying how to get it."""
+    if not shutil.which("wrk"):
+        raise SystemExit(WRK_MISSING)
+
+
 def wrk(
     url: str,
     *,
@@ -139,8 +157,7 @@ def wrk(
     threads: int = 2,
     script: str | None = None,
 ) -> Load:
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is needed for this benchmark: apt-get install wrk")
+    wrk_check()
     args = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency"]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
@@ -168,3 +185,9 @@ def machine() -> str:
     except OSError:
         pass
     return f"{os.cpu_count()} cores, {cpu}"
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load average: benches on a busy machine say so next to their figures."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"

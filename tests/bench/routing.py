@@ -1,4 +1,6 @@
-"""Routing overhead: a trivial tenant-routed view against the same view with no tenant middleware.
+"""Routing overhead, one component measured inside the platform's stack (not a bare-Django
+comparison, see tests/bench/baseline.py for those): a trivial tenant-routed view against the
+same view with no tenant middleware.
 
     python -m tests.bench routing [--seconds 10]
 

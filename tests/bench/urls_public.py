@@ -1,15 +1,14 @@
 """The platform routes plus the bench-only baselines (benchmark server only)."""
 
-from django.urls import path, re_path
+from django.urls import path
 
 from saas.urls_public import *  # noqa: F403
 from saas.urls_public import urlpatterns as platform_urlpatterns
 
-from .views import BarePlainUsersView, ping
+from .views import ping
 
 urlpatterns = [
     path("bench/bare/ping", ping),
     path("bench/ping", ping),
-    re_path(r"^bench/plain-users/?$", BarePlainUsersView.as_view()),
     *platform_urlpatterns,
 ]

@@ -31,7 +31,6 @@ def prepare() -> str:
     import django
 
     django.setup()
-    from django.db import connection
     from django_tenants.utils import schema_context
 
     from integrations.services import integration_settings_ensure
@@ -44,8 +43,6 @@ def prepare() -> str:
         owner_password="bench-owner-pass-1",
         rate_limit_per_minute=10_000_000,  # measure intake, not the tenant's request budget
     )
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE public.bench_bare (id bigserial PRIMARY KEY, body text)")
     with schema_context(tenant.schema_name):
         return integration_settings_ensure(service="user-service").signing_secret
 

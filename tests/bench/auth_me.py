@@ -1,0 +1,73 @@
+"""`GET /api/v1/auth/me` with the owner's access token, routed by `X-Tenant-ID` (the platform as
+deployed) against the bare Django project's JSON hello, under gunicorn.conf.py with 4 sync workers,
+wrk -t2 -c32, alternating rounds in one run.
+
+    python -m tests.bench auth_me [--seconds 10] [--rounds 5] [--workers 4]
+"""
+
+import argparse
+
+from .baseline import Comparison, platform_env, servers
+from .common import recreate_bench_database, setup_django, wrk
+
+THREADS, CONNECTIONS = 2, 32
+SLUG = "bench"
+
+
+def owner_token() -> str:
+    """The bench tenant's owner token (an hour long: the run must not see it expire)."""
+    from datetime import timedelta
+
+    from django_tenants.utils import schema_context
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from accounts.models import Role, User
+    from accounts.tokens import token_pair
+    from tenants.services import tenant_create
+
+    tenant = tenant_create(
+        slug=SLUG,
+        name="Bench",
+        owner_email="o@bench.test",
+        owner_password="bench-owner-pass-1",
+        rate_limit_per_minute=10_000_000,  # the limiter still counts every request
+    )
+    with schema_context(tenant.schema_name):
+        owner = User.objects.get(role=Role.OWNER)
+        access = AccessToken(str(token_pair(user=owner, tenant=tenant)["access"]))
+    access.set_exp(lifetime=timedelta(hours=1))
+    return str(access)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10, help="per round and server")
+    parser.add_argument("--rounds", type=int, default=5, help="bare and platform alternate")
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args(argv)
+
+    recreate_bench_database()
+    setup_django()
+    token = owner_token()
+    headers = {"Authorization": f"Bearer {token}", "X-Tenant-ID": SLUG}
+    run = {"seconds": args.seconds, "connections": CONNECTIONS, "threads": THREADS}
+    comparison = Comparison(
+        "GET /api/v1/auth/me vs bare JSON hello", "bare JSON hello", "GET /api/v1/auth/me", goal=0.4
+    )
+    with servers(workers=args.workers, platform=platform_env()) as (bare, platform):
+        import requests
+
+        check = requests.get(platform + "/api/v1/auth/me", headers=headers, timeout=10)
+        assert check.status_code == 200, check.text[:300]
+        wrk(bare + "/hello", seconds=2, connections=CONNECTIONS)
+        wrk(platform + "/api/v1/auth/me", headers=headers, seconds=2, connections=CONNECTIONS)
+        comparison.run(
+            args.rounds,
+            lambda n: wrk(bare + "/hello", **run),
+            lambda n: wrk(platform + "/api/v1/auth/me", headers=headers, **run),
+        )
+    comparison.report(workers=args.workers, threads=THREADS, connections=CONNECTIONS, seconds=args.seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Bare baselines: a Django project with no apps and no middleware, and a bare Celery app."""

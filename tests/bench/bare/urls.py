@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("health", views.hello),
+    path("hello", views.hello),
+    path("insert", views.insert),
+    path("users", views.users_page),
+]
