@@ -38,7 +38,7 @@ class IntegrationSettings(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        db_table = "integrations_endpoint"  # its name from when the model was called Endpoint
+        db_table = "integrations_endpoint"  # its first name, kept when migration 0005 renamed the model
         ordering = ["service"]
         verbose_name = verbose_name_plural = "integration settings"
 
