@@ -43,7 +43,7 @@ class PlatformStaffAdmin(admin.ModelAdmin[User]):
         return False  # staff are made with `createsuperuser`, which sets a hashed password
 
 
-# ---- Tenant users in each tenant's admin (issue 3): every write goes through accounts.services ----
+# ---- Tenant users in each tenant's admin: every write goes through accounts.services ----
 
 
 class TenantUserForm(ServiceCheckedForm):

@@ -9,12 +9,9 @@ class AccountsConfig(AppConfig):
         from audit.registry import track
 
         from . import mails, schema  # noqa: F401  (registers the mail builders, the OpenAPI auth extension)
-        from .models import Invitation, OidcProvider, SamlProvider, SsoIdentity, User
+        from .models import Invitation, User
 
         # The password hash is masked by `track`; a token generation moves with every password reset
         # or change, which are audited as such.
         track(User, exclude=["last_login", "token_generation"])
         track(Invitation)  # no token is stored: the link's token is an HMAC of the row
-        track(OidcProvider, mask=["client_secret_encrypted"])
-        track(SamlProvider)
-        track(SsoIdentity, exclude=["last_login_at"])

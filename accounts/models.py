@@ -147,16 +147,10 @@ class Invitation(models.Model):
         return self.status
 
 
-# Single sign-on models live in accounts/sso; importing them here registers them with the app.
-from .sso.models import OidcProvider, SamlProvider, SsoIdentity  # noqa: E402
-
 __all__ = [
     "Invitation",
     "InvitationStatus",
-    "OidcProvider",
     "RevokedAccessToken",
     "Role",
-    "SamlProvider",
-    "SsoIdentity",
     "User",
 ]

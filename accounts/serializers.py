@@ -97,7 +97,7 @@ class UserUpdateSerializer(serializers.Serializer[Any]):
     password = StrictCharField(max_length=1024, trim_whitespace=False, write_only=True, required=False)
 
 
-# ---- Passwords and invitations (issue 13) ----
+# ---- Passwords and invitations ----
 
 _PASSWORD: dict[str, Any] = {"max_length": 1024, "trim_whitespace": False, "write_only": True}
 

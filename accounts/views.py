@@ -1,5 +1,4 @@
-"""Sign-in endpoints (contract section 4, login rate limited), the users API (section 6), passwords
-and invitations (section 11).
+"""Sign-in endpoints (login rate limited), the users API, passwords and invitations.
 
 Validate -> call the service -> render: the role rules live in accounts.services.
 """
@@ -214,7 +213,7 @@ class UserViewSet(viewsets.GenericViewSet[User]):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-# ---- Passwords and invitations (contract section 11) ----
+# ---- Passwords and invitations ----
 
 RESET_REQUESTED = "If an account uses this email, a message with a link to reset its password is on its way."
 

@@ -119,7 +119,7 @@ def logout_page(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect("/login/")
 
 
-# ---- Password reset and invitations (contract section 11) ----
+# ---- Password reset and invitations ----
 
 _PASSWORD_BACKEND = "django.contrib.auth.backends.ModelBackend"  # noqa: S105 (a class path)
 

@@ -1,4 +1,4 @@
-"""Browser pages on tenant hosts (contract section 10)."""
+"""Browser pages on tenant hosts."""
 
 from django.urls import path
 

@@ -1,7 +1,7 @@
 """The one way to put a model under audit: call `track(...)` from your app's `AppConfig.ready()`.
 
     from audit.registry import track
-    track(Endpoint, mask=["api_key", "secret"])          # secrets show as "********"
+    track(IntegrationSettings, mask=["api_key", "secret"])          # secrets show as "********"
     track(WebhookEvent, exclude=["payload"])             # fields never recorded
 
 Every create, update and delete of the model is then written to the trail of the schema the row

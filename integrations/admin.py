@@ -15,12 +15,18 @@ from saas.admin_sites import platform_site, tenant_site
 from tenants.models import Tenant
 from tenants.selectors import tenant_with_schema_get
 
-from .models import Endpoint, EventStatus, Service, WebhookEvent
+from .models import EventStatus, IntegrationSettings, Service, WebhookEvent
 from .selectors import event_list
-from .services import REPLAYABLE, endpoint_may_manage, endpoint_update, events_replay, events_replay_ids
+from .services import (
+    REPLAYABLE,
+    events_replay,
+    events_replay_ids,
+    integration_settings_may_manage,
+    integration_settings_update,
+)
 
 
-class EndpointForm(forms.ModelForm[Endpoint]):
+class IntegrationSettingsForm(forms.ModelForm[IntegrationSettings]):
     base_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
     api_key = forms.CharField(
         required=False,
@@ -29,13 +35,13 @@ class EndpointForm(forms.ModelForm[Endpoint]):
     )
 
     class Meta:
-        model = Endpoint
+        model = IntegrationSettings
         fields = ["enabled", "base_url"]
 
 
-@admin.register(Endpoint, site=tenant_site)
-class EndpointAdmin(admin.ModelAdmin[Endpoint]):
-    form = EndpointForm
+@admin.register(IntegrationSettings, site=tenant_site)
+class IntegrationSettingsAdmin(admin.ModelAdmin[IntegrationSettings]):
+    form = IntegrationSettingsForm
     list_display = ["service", "enabled", "base_url", "has_api_key", "updated_at"]
     readonly_fields = ["service", "previous_secret_expires_at", "updated_at"]
     fields = ["service", "enabled", "base_url", "api_key", "previous_secret_expires_at", "updated_at"]
@@ -48,14 +54,18 @@ class EndpointAdmin(admin.ModelAdmin[Endpoint]):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Shown read-only when the service's settings are the platform's (payment-service).
-        if obj is not None and not endpoint_may_manage(actor=request.user, service=obj.service):
+        if obj is not None and not integration_settings_may_manage(actor=request.user, service=obj.service):
             return False
         return super().has_change_permission(request, obj)
 
     def save_model(
-        self, request: HttpRequest, obj: Endpoint, form: forms.ModelForm[Endpoint], change: bool
+        self,
+        request: HttpRequest,
+        obj: IntegrationSettings,
+        form: forms.ModelForm[IntegrationSettings],
+        change: bool,
     ) -> None:
-        endpoint_update(
+        integration_settings_update(
             service=obj.service,
             enabled=obj.enabled,
             base_url=obj.base_url,

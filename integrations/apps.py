@@ -12,14 +12,18 @@ class IntegrationsConfig(AppConfig):
             metrics,  # noqa: F401  (registers the backlog collector)
             schema,  # noqa: F401  (documents the webhook intake in the OpenAPI schema)
         )
-        from .models import Endpoint, Invoice, Message, Subscription
+        from .models import IntegrationSettings, Invoice, Message, Subscription
 
         # Settings changes are audited as row changes; the secrets never reach the trail (a rotation
         # is recorded by secret_rotate), the API key only as "changed". Events are not tracked row by
         # row (every processing step would be an entry); replays are audited explicitly. What webhook
         # processing changes (subscriptions, invoices, messages, users) is audited with the actor
         # `system:<service>`.
-        track(Endpoint, exclude=["signing_secret", "previous_signing_secret"], mask=["api_key_encrypted"])
+        track(
+            IntegrationSettings,
+            exclude=["signing_secret", "previous_signing_secret"],
+            mask=["api_key_encrypted"],
+        )
         track(Subscription)
         track(Invoice)
         track(Message, exclude=["status_changed_at", "next_send_at", "body"])  # scheduling, content

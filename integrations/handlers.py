@@ -7,9 +7,9 @@
   it may raise the errors of `integrations.errors`), then `apply(event, fetched)` writes inside the
   event's transaction, with no outgoing call.
 Outgoing writes are never made by a handler: it records them as rows (a `Message` to send) that are
-sent after the commit, so a slow or failing service never holds a lock (issue 11).
+sent after the commit, so a slow or failing service never holds a lock.
 A handler's database writes may be run twice: a batch is first applied without a savepoint per
-event, and when one of its handlers raises, the batch is rolled back and applied again (issue 12).
+event, and when one of its handlers raises, the batch is rolled back and applied again.
 The rollback undoes the first run's writes and its `on_commit` callbacks; anything else a handler
 did (a global, a log line) is not undone, which is why handlers only write to the database.
 """

@@ -1,4 +1,4 @@
-"""Integration health of the active tenant (contract section 7), cheap on a large events table.
+"""Integration health of the active tenant, cheap on a large events table.
 
 One SQL statement for all services: per (service, status) a count over the last 24 h and the
 newest `received_at` (both index range scans on `webhookevent_service_status`), plus the backlog

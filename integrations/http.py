@@ -174,9 +174,9 @@ def service_client(service: str) -> ServiceClient | None:
     """
     from saas.typing import connection
 
-    from .selectors import endpoint_get
+    from .selectors import integration_settings_get
 
-    endpoint = endpoint_get(service=service)
+    endpoint = integration_settings_get(service=service)
     if endpoint is None or not endpoint.enabled or not endpoint.base_url:
         return None
     return ServiceClient(

@@ -23,7 +23,7 @@ class EventStatus(models.TextChoices):
 ACTIVE_STATUSES = (EventStatus.RECEIVED, EventStatus.RETRYING, EventStatus.PROCESSING)
 
 
-class Endpoint(models.Model):
+class IntegrationSettings(models.Model):
     """One external service's settings for this tenant: where to call it and how its webhooks are signed."""
 
     service = models.CharField(max_length=40, choices=Service.choices, unique=True)
@@ -38,7 +38,9 @@ class Endpoint(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "integrations_endpoint"  # its first name, kept when migration 0005 renamed the model
         ordering = ["service"]
+        verbose_name = verbose_name_plural = "integration settings"
 
     def __str__(self) -> str:
         return self.service
@@ -108,7 +110,7 @@ class AppliedVersion(models.Model):
 
 
 # ---------------------------------------------------------------------------------------------
-# What the services' events keep current (issue 6)
+# What the services' events keep current
 # ---------------------------------------------------------------------------------------------
 
 

@@ -8,15 +8,15 @@ from django.utils import timezone
 
 from saas.typing import connection
 
-from .models import ACTIVE_STATUSES, Endpoint, WebhookEvent
+from .models import ACTIVE_STATUSES, IntegrationSettings, WebhookEvent
 
 SECRETS_CACHE_SECONDS = 5.0  # how long another process may still accept a secret dropped by rotation
 _secrets_cache: dict[tuple[str, str], tuple[float, tuple[str, str, datetime | None] | None]] = {}
 
 
-def endpoint_get(*, service: str) -> Endpoint | None:
+def integration_settings_get(*, service: str) -> IntegrationSettings | None:
     """The tenant's settings for `service`, or None when none exist yet."""
-    return Endpoint.objects.filter(service=service).first()
+    return IntegrationSettings.objects.filter(service=service).first()
 
 
 def signing_secrets(*, service: str, cached: bool = False) -> list[str]:
@@ -29,7 +29,7 @@ def signing_secrets(*, service: str, cached: bool = False) -> list[str]:
     now = time.monotonic()
     entry = _secrets_cache.get(key) if cached else None
     if entry is None or entry[0] < now:
-        endpoint = endpoint_get(service=service)
+        endpoint = integration_settings_get(service=service)
         row = (
             (endpoint.signing_secret, endpoint.previous_signing_secret, endpoint.previous_secret_expires_at)
             if endpoint
@@ -84,7 +84,7 @@ def backlog_by_service() -> dict[str, int]:
 def schemas_with_service(*, service: str, schemas: list[str], batch: int = 500) -> list[str]:
     """The schemas among `schemas` whose `service` is enabled with a base URL: one query per `batch`
     schemas (a UNION of index lookups), so a periodic job for configured tenants enters no other."""
-    table = connection.ops.quote_name(Endpoint._meta.db_table)
+    table = connection.ops.quote_name(IntegrationSettings._meta.db_table)
     found: list[str] = []
     for start in range(0, len(schemas), batch):
         part = schemas[start : start + batch]

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from .models import EventStatus, Service, WebhookEvent
 
 
-class EndpointSerializer(serializers.Serializer[Any]):
+class IntegrationSettingsSerializer(serializers.Serializer[Any]):
     """Output: the API key and the signing secrets themselves are never returned."""
 
     service = serializers.CharField()

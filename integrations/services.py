@@ -31,29 +31,27 @@ from .crypto import encrypt
 from .errors import CircuitOpenError, PermanentError, RetryableError
 from .handlers import FetchThenApply, Handler
 from .models import ACTIVE_STATUSES, EventStatus, Service, WebhookEvent
-from .models import Endpoint as Endpoint
-from .selectors import endpoint_get
+from .models import IntegrationSettings as IntegrationSettings
+from .selectors import integration_settings_get
 from .signing import generate_secret
 
 logger = logging.getLogger(__name__)
-
-SERVICES = tuple(Service.values)
 
 # ---------------------------------------------------------------------------------------------
 # Settings and secrets
 # ---------------------------------------------------------------------------------------------
 
 
-def endpoint_ensure(*, service: str) -> Endpoint:
+def integration_settings_ensure(*, service: str) -> IntegrationSettings:
     """The tenant's settings for `service`, created with a fresh signing secret when first needed."""
-    endpoint = endpoint_get(service=service)
+    endpoint = integration_settings_get(service=service)
     if endpoint is not None:
         return endpoint
     try:
         with transaction.atomic():
-            return Endpoint.objects.create(service=service, signing_secret=generate_secret())
+            return IntegrationSettings.objects.create(service=service, signing_secret=generate_secret())
     except IntegrityError:  # created by a concurrent request
-        return Endpoint.objects.get(service=service)
+        return IntegrationSettings.objects.get(service=service)
 
 
 # Services whose events decide what no tenant user may decide through the API (the payment service
@@ -61,7 +59,7 @@ def endpoint_ensure(*, service: str) -> Endpoint:
 PLATFORM_MANAGED = (Service.PAYMENT,)
 
 
-def endpoint_may_manage(*, actor: Any, service: str) -> bool:
+def integration_settings_may_manage(*, actor: Any, service: str) -> bool:
     """Whether `actor` may change `service`'s settings or secret (None: the platform's own code)."""
     if actor is None or service not in PLATFORM_MANAGED:
         return True
@@ -71,7 +69,7 @@ def endpoint_may_manage(*, actor: Any, service: str) -> bool:
 def _check_may_manage(*, actor: Any, service: str) -> None:
     from saas.exceptions import ApplicationError
 
-    if not endpoint_may_manage(actor=actor, service=service):
+    if not integration_settings_may_manage(actor=actor, service=service):
         raise ApplicationError(
             f"The {service} integration sets the tenant's plan, so only platform admins may change its "
             "settings or signing secret.",
@@ -80,15 +78,15 @@ def _check_may_manage(*, actor: Any, service: str) -> None:
         )
 
 
-def endpoint_update(
+def integration_settings_update(
     *, service: str, enabled: bool, base_url: str, api_key: str | None = None, actor: Any = None
-) -> Endpoint:
+) -> IntegrationSettings:
     """Saves the settings; `api_key` None keeps the stored key, "" clears it. The key is stored encrypted.
 
     `actor` (the user asking; None for the platform's own code) must be a platform admin for the
     services in PLATFORM_MANAGED, else ApplicationError `permission_denied`."""
     _check_may_manage(actor=actor, service=service)
-    endpoint = endpoint_ensure(service=service)
+    endpoint = integration_settings_ensure(service=service)
     endpoint.enabled = enabled
     endpoint.base_url = base_url
     if api_key is not None:
@@ -100,11 +98,12 @@ def endpoint_update(
 def secret_rotate(*, service: str, actor: Any = None) -> str:
     """Makes a new signing secret; the old one keeps verifying for WEBHOOK_PREVIOUS_SECRET_HOURS. Audited.
 
-    Same rule as `endpoint_update` for `actor`: whoever holds a secret can sign that service's events."""
+    Same rule as `integration_settings_update` for `actor`: whoever holds a secret can sign that
+    service's events."""
     _check_may_manage(actor=actor, service=service)
     with transaction.atomic():
-        endpoint_ensure(service=service)
-        endpoint = Endpoint.objects.select_for_update().get(service=service)
+        integration_settings_ensure(service=service)
+        endpoint = IntegrationSettings.objects.select_for_update().get(service=service)
         endpoint.previous_signing_secret = endpoint.signing_secret
         endpoint.previous_secret_expires_at = timezone.now() + timedelta(
             hours=settings.WEBHOOK_PREVIOUS_SECRET_HOURS

@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from . import views
+from . import views, views_health
 
 SERVICE = r"(?P<service>user-service|payment-service|communication-service)"
 
@@ -15,8 +15,9 @@ urlpatterns = [
         views.EventReplayView.as_view(),
         name="webhook-event-replay",
     ),
+    re_path(r"^webhooks/health/?$", views_health.HealthView.as_view(), name="webhooks-health"),
     re_path(rf"^webhooks/{SERVICE}/?$", views.webhook_intake, name="webhook-intake"),
-    re_path(rf"^integrations/{SERVICE}/?$", views.EndpointView.as_view(), name="integration"),
+    re_path(rf"^integrations/{SERVICE}/?$", views.IntegrationSettingsView.as_view(), name="integration"),
     re_path(
         rf"^integrations/{SERVICE}/rotate-secret/?$",
         views.RotateSecretView.as_view(),

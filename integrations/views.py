@@ -25,9 +25,9 @@ from . import metrics
 from .models import Service, WebhookEvent
 from .selectors import event_get, event_list, signing_secrets
 from .serializers import (
-    EndpointSerializer,
     EndpointUpdateSerializer,
     EventFilterSerializer,
+    IntegrationSettingsSerializer,
     ReplaySerializer,
     RequeuedSerializer,
     SecretSerializer,
@@ -35,10 +35,10 @@ from .serializers import (
 )
 from .services import (
     InvalidPayload,
-    endpoint_ensure,
-    endpoint_update,
     event_replay,
     events_replay,
+    integration_settings_ensure,
+    integration_settings_update,
     secret_rotate,
     webhook_parse,
     webhook_receive,
@@ -121,35 +121,35 @@ def _check_service(service: str) -> None:
         raise NotFound("Unknown service.")
 
 
-class EndpointView(APIView):
+class IntegrationSettingsView(APIView):
     """`GET | PUT /api/v1/integrations/<service>/` (admin, owner; PUT of payment-service: platform admins)."""
 
     permission_classes = [IsTenantAdmin]
 
-    @extend_schema(summary="Get an integration's settings", responses=EndpointSerializer)
+    @extend_schema(summary="Get an integration's settings", responses=IntegrationSettingsSerializer)
     def get(self, request: Request, service: str) -> Response:
         _check_service(service)
-        return Response(EndpointSerializer(endpoint_ensure(service=service)).data)
+        return Response(IntegrationSettingsSerializer(integration_settings_ensure(service=service)).data)
 
     @extend_schema(
         summary="Change an integration's settings",
         description="`api_key` is write only. The payment service's settings: platform admins only.",
         request=EndpointUpdateSerializer,
-        responses=EndpointSerializer,
+        responses=IntegrationSettingsSerializer,
     )
     def put(self, request: Request, service: str) -> Response:
         _check_service(service)
         data = EndpointUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        current = endpoint_ensure(service=service)
-        endpoint = endpoint_update(
+        current = integration_settings_ensure(service=service)
+        endpoint = integration_settings_update(
             service=service,
             enabled=data.validated_data.get("enabled", current.enabled),
             base_url=data.validated_data.get("base_url", current.base_url),
             api_key=data.validated_data.get("api_key"),
             actor=request.user,
         )
-        return Response(EndpointSerializer(endpoint).data)
+        return Response(IntegrationSettingsSerializer(endpoint).data)
 
 
 class RotateSecretView(APIView):

@@ -1,4 +1,4 @@
-"""Liveness and readiness (contract section 10)."""
+"""Liveness and readiness."""
 
 from typing import Any
 

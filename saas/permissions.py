@@ -57,10 +57,6 @@ class IsTenantAdmin(_TenantRole):
     minimum = "admin"
 
 
-class IsTenantOwner(_TenantRole):
-    minimum = "owner"
-
-
 class IsTenantAdminOrReadOnly(BasePermission):
     """Reads for every member of the route's tenant; writes for owners and admins."""
 

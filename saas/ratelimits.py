@@ -1,4 +1,4 @@
-"""Rate limits on Redis (contract section 6): who spends which budget, counted after authentication.
+"""Rate limits on Redis: who spends which budget, counted after authentication.
 
 - **The tenant's budget** (per minute: the plan's figure in SAAS_PLAN_RATE_LIMITS unless
   `Tenant.rate_limit_per_minute` overrides it) is spent only by the tenant's authenticated

@@ -2,7 +2,7 @@
 
 from django.urls import include, path, re_path
 
-from integrations.views_external import PlatformHealthView
+from integrations.views_health import PlatformHealthView
 from tenants.views import TenantViewSet
 
 from .admin_sites import platform_site

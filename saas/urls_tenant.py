@@ -6,7 +6,6 @@ from .admin_sites import tenant_site
 from .urls_common import common_urlpatterns
 
 urlpatterns = [
-    path("api/v1/", include("integrations.urls_external")),
     path("api/v1/", include("integrations.urls")),
     path("api/v1/auth/", include("accounts.urls")),
     path("api/v1/auth/", include("accounts.urls_tenant")),

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Make sure PostgreSQL and Redis answer before the platform starts (contract sections 1 and 9).
+"""Make sure PostgreSQL and Redis answer before the platform starts (`make run`, `make test`).
 
 - `DATABASE_URL` / `REDIS_URL` set (environment or `.env`): they must answer, or we stop and say so.
 - Not set: the defaults (127.0.0.1:5432 and :6379) are used when they answer; otherwise a private

@@ -1,4 +1,4 @@
-"""Tenant routing (contract section 2): path, `X-Tenant-ID` header or host name the tenant.
+"""Tenant routing: path, `X-Tenant-ID` header or host name the tenant.
 
 Every named source is checked against the slug rules before any lookup; lookups come from the
 routing cache, so a routed request in steady state runs no SQL to find its tenant.

@@ -1,4 +1,4 @@
-"""Platform API for tenants (contract section 5): platform admins only."""
+"""Platform API for tenants: platform admins only."""
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema

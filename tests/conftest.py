@@ -6,8 +6,8 @@ servers, a real Celery worker) use `fresh_tenant`, a throwaway tenant purged aft
 """
 
 import contextlib
-import itertools
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -29,16 +29,16 @@ from rest_framework.test import APIClient
 
 import audit.security
 import saas.ratelimits
-from accounts.models import Role, User
-from accounts.services import user_create
+from accounts.models import User
 from accounts.tokens import token_pair
 from tenants.models import Tenant
 from tenants.routing_cache import local_cache
-from tenants.services import tenant_create, tenant_delete
+from tenants.services import tenant_delete
+from tests.factories import PASSWORD as PASSWORD  # the one test password, imported from here
+from tests.factories import make_platform_admin, make_tenant
+from tests.factories import make_user as _make_user
 
-PASSWORD = "correct-horse-battery-staple"
 ROUTING_FORMS = ("host", "header", "path")
-_counter = itertools.count()
 
 
 _ROLE_KEYS = ("USER", "PASSWORD", "HOST", "PORT")
@@ -119,33 +119,23 @@ def _fresh_redis_and_public_schema() -> Iterator[None]:
     connection.set_schema_to_public()
 
 
-def _make_tenant(slug: str, **kwargs: Any) -> Tenant:
-    return tenant_create(
-        slug=slug,
-        name=slug.title(),
-        owner_email=f"owner@{slug}.test",
-        owner_password=PASSWORD,
-        **kwargs,
-    )
-
-
 @pytest.fixture(scope="session")
 def tenant_a(django_db_setup: None, django_db_blocker: Any) -> Tenant:
     with django_db_blocker.unblock():
-        return _make_tenant("alpha")
+        return make_tenant("alpha")
 
 
 @pytest.fixture(scope="session")
 def tenant_b(django_db_setup: None, django_db_blocker: Any) -> Tenant:
     with django_db_blocker.unblock():
-        return _make_tenant("beta")
+        return make_tenant("beta")
 
 
 @pytest.fixture
 def fresh_tenant(django_db_blocker: Any, django_db_setup: None) -> Iterator[Tenant]:
     """A committed tenant of its own, for tests whose other processes must see its rows."""
     with django_db_blocker.unblock():
-        tenant = _make_tenant(f"t{uuid.uuid4().hex[:10]}")
+        tenant = make_tenant()
     yield tenant
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
@@ -166,19 +156,13 @@ def committed_db(django_db_setup: None, django_db_blocker: Any) -> Iterator[None
 
 @pytest.fixture
 def make_user() -> Any:
-    """make_user(tenant, role="member", email=None) -> User, created in that tenant's schema."""
-
-    def make(tenant: Tenant | None, role: str = Role.MEMBER, email: str | None = None, **fields: Any) -> User:
-        email = email or f"{role}{next(_counter)}@example.test"
-        with schema_context(tenant.schema_name if tenant else "public"):
-            return user_create(email=email, password=PASSWORD, role=role, validate=False, **fields)
-
-    return make
+    """make_user(tenant, role="member", email=None) -> User (tests/factories.py)."""
+    return _make_user
 
 
 @pytest.fixture
-def platform_admin(db: None, make_user: Any) -> User:
-    return make_user(None, Role.PLATFORM_ADMIN, email=f"staff{next(_counter)}@platform.test")
+def platform_admin(db: None) -> User:
+    return make_platform_admin()
 
 
 def access_token(user: User, tenant: Tenant | None) -> str:
@@ -288,14 +272,15 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def live_server_url(django_db_setup: None) -> Iterator[str]:
-    """A real gunicorn server on 127.0.0.1 on this test run's database (sees committed rows only)."""
+@contextlib.contextmanager
+def serving_gunicorn(*options: str, **env: str) -> Iterator[str]:
+    """A real gunicorn (2 workers, extra `options`) on 127.0.0.1 on this test run's database, with
+    extra settings in `env`; yields its URL once `/health` answers, stops it afterwards."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "saas.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"],
+        [sys.executable, "-m", "gunicorn", "saas.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", *options],
         cwd=ROOT,
-        env=subprocess_env(),
+        env=subprocess_env(**env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -308,8 +293,16 @@ def live_server_url(django_db_setup: None) -> Iterator[str]:
         proc.wait(timeout=20)
 
 
-def start_worker(**env: str) -> tuple[subprocess.Popen[bytes], str]:
-    """A real Celery worker (prefork, concurrency 2) in its own process group, with extra settings.
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup: None) -> Iterator[str]:
+    """A real gunicorn server on 127.0.0.1 on this test run's database (sees committed rows only)."""
+    with serving_gunicorn() as url:
+        yield url
+
+
+def start_worker(*, include: str = "", **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """A real Celery worker (prefork, concurrency 2) in its own process group, with extra settings
+    and, in `include`, extra modules to import (comma-separated: `celery worker --include`).
 
     Returns the process and its node name once it answers a ping.
     """
@@ -317,6 +310,8 @@ def start_worker(**env: str) -> tuple[subprocess.Popen[bytes], str]:
 
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
     command = [sys.executable, "-m", "celery", "-A", "saas", "worker", "-c", "2", "-n", name]
+    if include:
+        command += ["--include", include]
     proc = subprocess.Popen(
         [*command, "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
         cwd=ROOT,
@@ -332,6 +327,22 @@ def start_worker(**env: str) -> tuple[subprocess.Popen[bytes], str]:
     return proc, hostname
 
 
+def stop_worker(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
+    """Stops a worker of `start_worker` (its whole process group when it must be killed)."""
+    if proc.poll() is not None:
+        return
+    if kill:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+
+
 @pytest.fixture
 def celery_worker(django_db_setup: None) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker process (prefork, concurrency 2) on this test run's Redis and database."""
@@ -339,11 +350,7 @@ def celery_worker(django_db_setup: None) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_worker(proc)
 
 
 @pytest.fixture

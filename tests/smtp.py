@@ -11,7 +11,6 @@ or "451 4.3.0 try later"); `stop()` and `start()` take it down and bring it back
 import email
 import re
 import threading
-import time
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any
@@ -35,8 +34,9 @@ class _Handler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.original_content, policy=default_policy)
-        with self.sink.lock:
+        with self.sink.arrived:
             self.sink.messages.append(message)  # type: ignore[arg-type]
+            self.sink.arrived.notify_all()
         return "250 Message accepted"
 
 
@@ -44,7 +44,7 @@ class SmtpSink:
     def __init__(self) -> None:
         self.port = free_port()
         self.messages: list[EmailMessage] = []
-        self.lock = threading.Lock()
+        self.arrived = threading.Condition()  # notified on every mail received
         self.reply: str | None = None
         self._controller: Controller | None = None
 
@@ -74,13 +74,11 @@ class SmtpSink:
             self._controller = None
 
     def wait_for(self, count: int, timeout: float = 30.0) -> list[EmailMessage]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.messages) >= count:
-                    return list(self.messages)
-            time.sleep(0.05)
-        raise TimeoutError(f"{count} mail(s) expected, {len(self.messages)} arrived")
+        """The mails received so far, once there are at least `count` of them."""
+        with self.arrived:
+            if not self.arrived.wait_for(lambda: len(self.messages) >= count, timeout=timeout):
+                raise TimeoutError(f"{count} mail(s) expected, {len(self.messages)} arrived")
+            return list(self.messages)
 
     @staticmethod
     def text(message: EmailMessage) -> str:

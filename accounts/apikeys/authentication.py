@@ -7,8 +7,6 @@ route acts as a person or manages credentials: everything under `/api/v1/auth/` 
 password, SSO, invitations accepted) and `/api/v1/api-keys/` (a leaked key cannot mint another).
 """
 
-from typing import Any
-
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
@@ -88,7 +86,3 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return f'{KEYWORD} realm="api"'
-
-
-def is_api_key(user: Any) -> bool:
-    return isinstance(user, ApiKeyPrincipal)

@@ -1,4 +1,6 @@
-"""Identity providers of a tenant and the external identities linked to its users (tenant schema)."""
+"""Identity providers of a tenant and the external identities linked to its users (tenant schemas).
+
+The tables keep the names they had when these models belonged to the `accounts` app."""
 
 from django.conf import settings
 from django.db import models
@@ -31,6 +33,9 @@ class OidcProvider(_ProviderBase):
     claim_email = models.CharField(max_length=100, default="email")
     claim_groups = models.CharField(max_length=100, default="groups")
 
+    class Meta:
+        db_table = "accounts_oidcprovider"
+
     def __str__(self) -> str:
         return f"OIDC {self.issuer or '(unset)'}"
 
@@ -42,6 +47,9 @@ class SamlProvider(_ProviderBase):
     attribute_email = models.CharField(max_length=200, default="email")
     attribute_groups = models.CharField(max_length=200, default="groups")
     allow_idp_initiated = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "accounts_samlprovider"
 
     def __str__(self) -> str:
         return f"SAML {self.idp_entity_id or '(unset)'}"
@@ -61,6 +69,7 @@ class SsoIdentity(models.Model):
     last_login_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "accounts_ssoidentity"
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["protocol", "issuer", "subject"], name="sso_identity_unique"),

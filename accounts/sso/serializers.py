@@ -1,4 +1,4 @@
-"""Shapes of the SSO provider API (contract section 6) and the token bridge (section 4)."""
+"""Shapes of the SSO provider API and the browser-to-API token bridge."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""Browser routes of SSO on tenant hosts (contract section 10)."""
+"""Browser routes of SSO on tenant hosts."""
 
 from django.urls import path
 

@@ -1,4 +1,4 @@
-"""SSO API: the tenant's providers (contract section 6) and the browser-to-API bridge (section 4)."""
+"""SSO API: the tenant's providers and the browser-to-API bridge."""
 
 from urllib.parse import urlencode
 

@@ -1,12 +1,10 @@
 """Provider registry: each service's module has `HANDLERS = {"<event type>": handler(event)}`.
 
-An event whose type has no handler is stored as `ignored`. With WEBHOOK_TEST_EVENT_TYPES on (tests
-only) the `test.*` types of `integrations.providers.testing` are added to every service.
+An event whose type has no handler is stored as `ignored`. (Test workers add `test.*` types:
+tests/integrations/event_types.py.)
 """
 
 from types import ModuleType
-
-from django.conf import settings
 
 from . import communication_service, payment_service, user_service
 
@@ -15,9 +13,3 @@ PROVIDERS: dict[str, ModuleType] = {
     "payment-service": payment_service,
     "communication-service": communication_service,
 }
-
-if getattr(settings, "WEBHOOK_TEST_EVENT_TYPES", False):
-    from . import testing
-
-    for _module in PROVIDERS.values():
-        _module.HANDLERS.update(testing.HANDLERS)

@@ -1,4 +1,4 @@
-"""communication-service: `POST /messages` and its webhooks (contract section 7).
+"""communication-service: `POST /messages` and its webhooks.
 
 `message.sent|delivered|opened|bounced|failed` `data: {"id", "message_id", "recipient", "reason"?}`
 update the delivery status of a message the platform sent. A status only moves forward

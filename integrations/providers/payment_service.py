@@ -1,4 +1,4 @@
-"""payment-service: `GET /subscriptions/{id}` and its webhooks (contract section 7).
+"""payment-service: `GET /subscriptions/{id}` and its webhooks.
 
 - `subscription.created|updated|canceled` `data: {"id", "customer_id", "plan", "status",
   "current_period_end"}` keep the tenant's `Subscription` current and move the tenant's plan (and
@@ -81,7 +81,7 @@ def subscription_verify(event: WebhookEvent) -> dict[str, Any]:
     """The fetch step of `subscription.*`: the subscription as the payment service reports it now.
 
     The event is only a claim that something changed; the plan comes from the service's API, never
-    from the event's data (issue 11: whoever signs an event must not be able to choose the plan).
+    from the event's data: whoever signs an event must not be able to choose the plan.
     An unconfigured service or an unknown subscription is a PermanentError: nothing is applied."""
     from integrations.http import service_client
 

@@ -1,9 +1,10 @@
-"""user-service webhooks (contract section 7): upsert tenant users by `external_id = data.id`.
+"""user-service webhooks: upsert tenant users by `external_id = data.id`.
 
-`user.updated` is the engine's reference handler; issue 6 adds `user.created` / `user.deleted` and
-the service's API calls here. Whoever holds the signing secret (a tenant admin can rotate it) can
-sign these events, so they may do no more than an admin could: write only the users the service
-created (matched by `external_id`, never by email), never an owner, never a role above `admin`.
+`user.updated` needs nothing but the event; `user.created` also fetches the profile (`GET
+/users/{id}`) and queues the welcome; `user.deleted` deactivates. Whoever holds the signing secret
+(a tenant admin can rotate it) can sign these events, so they may do no more than an admin could:
+write only the users the service created (matched by `external_id`, never by email), never an
+owner, never a role above `admin`.
 """
 
 from typing import Any
@@ -50,8 +51,8 @@ def user_upsert(*, event: WebhookEvent, profile: dict[str, Any] | None = None) -
 
     The service only writes the users it created: it never takes over an existing account by its
     email (PermanentError, so the event goes to `dead` with the reason), never changes an owner,
-    and grants at most `admin` (issue 11: an event can do no more than its signer could through the
-    API). An email already held by another synced user is a PermanentError too. Non-empty names in
+    and grants at most `admin`: an event can do no more than its signer could through the
+    API. An email already held by another synced user is a PermanentError too. Non-empty names in
     `profile` (the service's `GET /users/{id}`) win over the event's."""
     fields = _user_data(event)
     for field in ("first_name", "last_name"):
@@ -110,7 +111,7 @@ def user_updated(event: WebhookEvent) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# user.created / user.deleted and the service's API (issue 6)
+# user.created / user.deleted and the service's API
 # ---------------------------------------------------------------------------------------------
 
 

@@ -79,7 +79,10 @@ class Sandbox:
         return account
 
     def start(self) -> Sandbox:
-        self.thread = threading.Thread(target=self.server.serve_forever, name="sandbox", daemon=True)
+        # A short poll: stop() (shutdown) waits for the loop's next poll, 0.5 s by default.
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox", daemon=True
+        )
         self.thread.start()
         return self
 

@@ -42,6 +42,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": INTEGRATIONS_SYNC_INTERVAL_SECONDS,
     },
     # The mail outbox is swept and purged with each tenant's other outboxes (tenants.due).
+    # Expired revoked and outstanding tokens and sessions, in public and every active tenant.
+    "credentials-retention": {"task": "accounts.tasks.credentials_prune_all_task", "schedule": 3600.0},
 }
 
 # Scale (issue 15): beat's sweep reads the tenants' due-markers (tenants.TenantWork) in one query

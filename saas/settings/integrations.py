@@ -11,8 +11,6 @@ WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_MAX_BATCH = env.int("WEBHOOK_MAX_BATCH", default=1000)
 WEBHOOK_MAX_JSON_DEPTH = env.int("WEBHOOK_MAX_JSON_DEPTH", default=32)
 WEBHOOK_PREVIOUS_SECRET_HOURS = env.int("WEBHOOK_PREVIOUS_SECRET_HOURS", default=24)
-# Adds the `test.*` event types of integrations/providers/testing.py (tests and benchmarks only).
-WEBHOOK_TEST_EVENT_TYPES = env.bool("WEBHOOK_TEST_EVENT_TYPES", default=False)
 
 # Processing: attempts with full-jitter back-off, uniform(0, min(cap, base * 2^(attempt-1))) seconds.
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)

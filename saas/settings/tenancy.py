@@ -34,7 +34,7 @@ SHARED_APPS = [
     "csp",  # Content-Security-Policy header
     "corsheaders",  # CORS, closed unless CORS_ALLOWED_ORIGINS is set
     "accounts",  # the User table: platform staff in public, tenant users in each tenant
-    "auditlog",  # row-change auditing (its entry model is swapped for audit.AuditEntry)
+    "auditlog",  # row-change auditing into audit.AuditEntry (its own LogEntry is swapped out)
     "audit",  # the platform's own audit trail (public schema)
 ]
 TENANT_APPS = [
@@ -47,6 +47,7 @@ TENANT_APPS = [
     "accounts",  # the tenant's users and invitations
     "accounts.mail",  # the tenant's outgoing mail (outbox rows, sent by Celery)
     "accounts.apikeys",  # the tenant's API keys for machine clients (tenant schemas only)
+    "accounts.sso",  # the tenant's identity providers and linked identities (tenant schemas only)
     "auditlog",
     "audit",  # each tenant's audit trail stays in its schema
 ]

@@ -2,7 +2,6 @@
 Playwright), each from the link of a mail that a real worker sent to a real SMTP server, each ending
 signed in. The browser talks to a real gunicorn on tenant hosts `<slug>.localhost`."""
 
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,7 +10,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
-from tests.conftest import PASSWORD, TenantClient, access_token, start_worker
+from tests.conftest import PASSWORD, TenantClient, access_token, start_worker, stop_worker
 from tests.sso.test_browser import browser_page, chromium, tenant_base  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("chromium")]
@@ -28,11 +27,7 @@ def mail_worker(smtp_server: Any, live_server_url: str) -> Iterator[None]:
     try:
         yield
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_worker(proc)
 
 
 def mailed_link(smtp_server: Any, part: str) -> str:

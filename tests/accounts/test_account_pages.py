@@ -1,4 +1,4 @@
-"""The browser pages of password reset and invitations (contract section 11): "Forgot password?" on
+"""The browser pages of password reset and invitations: "Forgot password?" on
 `/login/`, the pages the mails link to, each ending signed in; bad links get the HTML error page."""
 
 import re

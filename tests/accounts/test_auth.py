@@ -1,4 +1,4 @@
-"""JWT sign-in (contract section 4): login, refresh rotation, logout, me, tenant binding."""
+"""JWT sign-in: login, refresh rotation, logout, me, tenant binding."""
 
 import base64
 import json

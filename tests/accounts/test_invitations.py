@@ -1,4 +1,4 @@
-"""Invitations (contract section 11): owners and admins invite by email under the users API's role
+"""Invitations: owners and admins invite by email under the users API's role
 rules; the mail links to the tenant's `/invitations/<token>/`; accepting creates the user once,
 within 7 days, and signs them in; nothing of one tenant works on another."""
 

@@ -1,4 +1,4 @@
-"""Password change (contract section 11): every role, Django's validators, every session ends."""
+"""Password change: every role, Django's validators, every session ends."""
 
 import pytest
 

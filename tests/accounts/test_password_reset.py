@@ -1,4 +1,4 @@
-"""Password reset by mail (contract section 11): 202 whatever the email, a link to the tenant's host,
+"""Password reset by mail: 202 whatever the email, a link to the tenant's host,
 one use within an hour, every token of the user revoked, refused on another tenant."""
 
 import re

@@ -1,4 +1,4 @@
-"""One sign-in path (contract section 6): API, browser form, both admin forms and SSO share the
+"""One sign-in path: API, browser form, both admin forms and SSO share the
 per-IP and per-(tenant, email) limits and audit `login` / `login_failed` alike."""
 
 import time

@@ -120,7 +120,7 @@ def test_no_delete_in_the_tenant_admin(tenant_a, make_user):
     assert reload(tenant_a, member).is_active is True
 
 
-# ---- Typos are form errors with the API's messages; sensible defaults (issue 11, item 9) ----
+# ---- Typos are form errors with the API's messages; sensible defaults ----
 
 
 def test_add_user_defaults_to_member(tenant_a, make_user):
@@ -195,7 +195,7 @@ def test_added_user_page_follows(tenant_a, make_user):
         assert User.objects.get(email="follow@example.test").role == "member"
 
 
-# ---- "Add user" without a password invites (issue 13.4) ----
+# ---- "Add user" without a password invites ----
 
 
 def test_add_user_without_a_password_sends_an_invitation(tenant_a, make_user):

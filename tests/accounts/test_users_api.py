@@ -1,4 +1,4 @@
-"""Users API (contract section 6): role matrix, role rules, last owner, stale tokens, mass assignment."""
+"""Users API: role matrix, role rules, last owner, stale tokens, mass assignment."""
 
 import pytest
 from django.db import connection

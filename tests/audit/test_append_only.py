@@ -16,7 +16,8 @@ from audit.models import AuditEntry, ChainHead
 from tenants.models import Tenant
 from tenants.services import tenant_delete
 from tests.audit.helpers import count
-from tests.conftest import _make_tenant, owner_cursor
+from tests.conftest import owner_cursor
+from tests.factories import make_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -157,7 +158,7 @@ def test_template_and_new_tenants_carry_the_triggers(tenant_a):
 
 
 def test_purging_a_tenant_still_drops_its_schema_and_trail(django_db_blocker):
-    tenant = _make_tenant("purgeme")  # inside this test's transaction: rolled back afterwards
+    tenant = make_tenant("purgeme")  # inside this test's transaction: rolled back afterwards
     assert count(tenant) >= 1
     tenant_delete(tenant=Tenant.objects.get(slug="purgeme"), purge=True)
     assert not schema_exists(tenant.schema_name)

@@ -1,4 +1,4 @@
-"""The chained append (issue 12): one statement per append when the connection moved the head last,
+"""The chained append: one statement per append when the connection moved the head last,
 a locked re-read when someone else did, and `entries_batched` for a transaction's entries at once.
 
 Whatever path an entry takes: every entry is chained and verifies, no two share a seq, entries of a
@@ -21,7 +21,8 @@ from audit.services import audit_record, entries_batched
 from tenants.models import Tenant
 from tenants.services import tenant_delete
 from tests.audit.helpers import trail
-from tests.conftest import _make_tenant, owner_cursor
+from tests.conftest import owner_cursor
+from tests.factories import make_tenant
 
 
 def _record(n: Any, **changes: Any) -> AuditEntry:
@@ -178,7 +179,7 @@ def test_a_batch_outside_a_transaction_appends_at_once(committed_db, fresh_tenan
 
 @pytest.fixture
 def second_tenant(committed_db) -> Iterator[Tenant]:
-    tenant = _make_tenant(f"t{uuid.uuid4().hex[:10]}")
+    tenant = make_tenant(f"t{uuid.uuid4().hex[:10]}")
     yield tenant
     connection.set_schema_to_public()
     tenant_delete(tenant=tenant, purge=True)

@@ -18,7 +18,8 @@ from audit.models import AuditEntry
 from tenants.models import Tenant
 from tenants.services import tenant_delete
 from tests.audit.helpers import trail
-from tests.conftest import _make_tenant, owner_cursor
+from tests.conftest import owner_cursor
+from tests.factories import make_tenant
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def alpha_chain(db, tenant_a, make_user) -> list[AuditEntry]:
 
 @pytest.fixture
 def other_tenant(committed_db) -> Iterator[Tenant]:
-    tenant = _make_tenant(f"t{uuid.uuid4().hex[:10]}")
+    tenant = make_tenant(f"t{uuid.uuid4().hex[:10]}")
     yield tenant
     connection.set_schema_to_public()
     tenant_delete(tenant=tenant, purge=True)

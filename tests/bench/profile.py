@@ -58,7 +58,7 @@ def _requests(path: str) -> Callable[[int], dict[str, Any]]:
     if path == "intake":
         from django_tenants.utils import schema_context
 
-        from integrations.services import endpoint_ensure
+        from integrations.services import integration_settings_ensure
         from tenants.services import tenant_create
 
         from .webhook_common import compact, signed_line, user_event
@@ -71,7 +71,7 @@ def _requests(path: str) -> Callable[[int], dict[str, Any]]:
             rate_limit_per_minute=10_000_000,
         )
         with schema_context(tenant.schema_name):
-            secret = endpoint_ensure(service="user-service").signing_secret
+            secret = integration_settings_ensure(service="user-service").signing_secret
 
         def intake(n: int) -> dict[str, Any]:
             msg_id, ts, sig, host, body = signed_line(secret, compact(user_event(n))).split("\t")

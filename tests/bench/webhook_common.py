@@ -33,7 +33,7 @@ def prepare() -> str:
     django.setup()
     from django_tenants.utils import schema_context
 
-    from integrations.services import endpoint_ensure
+    from integrations.services import integration_settings_ensure
     from tenants.services import tenant_create
 
     tenant = tenant_create(
@@ -44,7 +44,7 @@ def prepare() -> str:
         rate_limit_per_minute=10_000_000,  # measure intake, not the tenant's request budget
     )
     with schema_context(tenant.schema_name):
-        return endpoint_ensure(service="user-service").signing_secret
+        return integration_settings_ensure(service="user-service").signing_secret
 
 
 def user_event(n: int, *, occurred_at: str = "2025-01-01T00:00:00+00:00") -> dict[str, object]:

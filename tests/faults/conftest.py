@@ -34,6 +34,7 @@ import requests
 from integrations.signing import sign
 from scripts.services import bootstrap_roles
 from tests.conftest import ROOT, free_port, wait_for
+from tests.integrations.payloads import payload
 
 PYTHON = sys.executable
 SUITE_STARTED = time.monotonic()
@@ -190,7 +191,6 @@ class PrivateRedis:
 
 # Short, test-friendly timings; the shapes (grace, lease, sweep, back-off) are production's.
 ENGINE_ENV = {
-    "WEBHOOK_TEST_EVENT_TYPES": "1",
     "WEBHOOK_RECEIVED_GRACE_SECONDS": "3",
     "WEBHOOK_SWEEP_INTERVAL_SECONDS": "1",
     "WEBHOOK_PROCESSING_LEASE_SECONDS": "10",
@@ -330,6 +330,7 @@ class Stack:
     def worker(self, concurrency: int = 2, **extra: str) -> Proc:
         name = f"faults-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
         argv = [PYTHON, "-m", "celery", "-A", "saas", "worker", "-c", str(concurrency), "-n", name]
+        argv += ["--include", "tests.integrations.event_types"]  # the `test.*` handlers
         proc = self._spawn(
             "worker", [*argv, "--without-gossip", "--without-mingle", "-l", "WARNING"], **extra
         )
@@ -389,19 +390,10 @@ class Tenant:
 
 
 def make_event(type_: str, *, ext: str | None = None, **data: Any) -> dict[str, Any]:
+    """An event of `type_` about a user of its own (`ext`), from the example `user.updated` payload."""
     ext = ext or uuid.uuid4().hex[:12]
-    return {
-        "id": f"evt_{uuid.uuid4().hex}",
-        "type": type_,
-        "occurred_at": "2025-01-01T00:00:00+00:00",
-        "data": {
-            "id": ext,
-            "email": f"{ext}@faults.test",
-            "first_name": "Ada",
-            "last_name": "Lovelace",
-            **data,
-        },
-    }
+    data = {"id": ext, "email": f"{ext}@faults.test", **data}
+    return {**payload("user.updated", **data), "type": type_}
 
 
 class Sender:

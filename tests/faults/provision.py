@@ -25,7 +25,7 @@ def main() -> None:
     from django_tenants.utils import schema_context
 
     from integrations.models import Service
-    from integrations.services import endpoint_update, secret_rotate
+    from integrations.services import integration_settings_update, secret_rotate
     from tenants.roles import connected_as_owner, schema_grant_app
     from tenants.services import tenant_create
 
@@ -41,7 +41,9 @@ def main() -> None:
         for service in Service.values:
             secrets[service] = secret_rotate(service=service)
             if args.base_url:
-                endpoint_update(service=service, enabled=True, base_url=f"{args.base_url}/{service}")
+                integration_settings_update(
+                    service=service, enabled=True, base_url=f"{args.base_url}/{service}"
+                )
         with connected_as_owner():
             with connection.cursor() as cursor:
                 cursor.execute(

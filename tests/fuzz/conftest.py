@@ -6,8 +6,6 @@ normal `make test` leaves it out. The fast hypothesis properties live in the nor
 
 import itertools
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,7 +19,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from accounts.services import user_create
-from tests.conftest import PASSWORD, ROOT, _answers, access_token, free_port, subprocess_env, wait_for
+from tests.conftest import PASSWORD, access_token, serving_gunicorn
 
 if os.environ.get("SAAS_FUZZ") != "1":
     collect_ignore_glob = ["test_*.py"]
@@ -47,7 +45,7 @@ class FuzzTenant:
 
 def _make_tenant(slug: str) -> FuzzTenant:
     from integrations.models import WebhookEvent
-    from integrations.services import endpoint_ensure
+    from integrations.services import integration_settings_ensure
     from tenants.models import Tenant
     from tenants.services import tenant_create
 
@@ -68,7 +66,7 @@ def _make_tenant(slug: str) -> FuzzTenant:
         for i in range(3):
             user_create(email=f"member{i}@{slug}.test", password=PASSWORD, role=Role.MEMBER, validate=False)
         for service in ("user-service", "payment-service", "communication-service"):
-            endpoint_ensure(service=service)
+            integration_settings_ensure(service=service)
         for i in range(3):
             WebhookEvent.objects.create(
                 service="user-service",
@@ -108,27 +106,15 @@ def fuzz_platform_admin(django_db_setup: None, django_db_blocker: Any) -> User:
 @pytest.fixture(scope="session")
 def fuzz_server(django_db_setup: None) -> Iterator[str]:
     """gunicorn on the test database; login limits raised so the fuzz meets the views, not 429s."""
-    port = free_port()
-    env = subprocess_env(
+    with serving_gunicorn(
+        "-t",
+        "60",
         LOGIN_RATE_PER_IP="1000000/m",
         LOGIN_RATE_PER_EMAIL="1000000/m",
         RATE_LIMIT_ANONYMOUS_PER_IP="100000000/m",  # the fuzz sends most requests without a valid token
         RATE_LIMIT_WEBHOOKS_PER_SERVICE="100000000/m",
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "saas.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "-t", "60"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _answers(url + "/health"), what="gunicorn")
+    ) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def load_schema(url: str, host: str | None) -> Any:

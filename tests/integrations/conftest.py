@@ -1,7 +1,6 @@
 """Helpers for webhook tests: signed deliveries, event payloads and a configurable real worker."""
 
 import json
-import signal
 import subprocess
 import time
 import uuid
@@ -10,26 +9,36 @@ from typing import Any
 
 import pytest
 import requests
+from django.test import TestCase
 from django_tenants.utils import schema_context
 
+from integrations import http
+from integrations.models import Service, WebhookEvent
 from integrations.sandbox import Sandbox
-from integrations.services import endpoint_ensure
+from integrations.services import (
+    events_process,
+    integration_settings_ensure,
+    integration_settings_update,
+    webhook_parse,
+    webhook_receive,
+)
 from integrations.signing import sign
 from saas.celery import app
-from tests.conftest import start_worker
+from tests.conftest import start_worker, stop_worker
+
+from .payloads import payload
 
 
 def event(
     type_: str = "user.updated", *, event_id: str | None = None, occurred_at: str | None = None, **data: Any
 ) -> dict[str, Any]:
+    """An event of `type_` carrying the example `user.updated` data of a user of its own (`ext`, by
+    default new, at `<ext>@sync.test`), with `data` fields replaced: for tests of the engine, where
+    the user is only what the event is about."""
     ext = data.pop("ext", None) or uuid.uuid4().hex[:12]
-    payload = {"id": ext, "email": f"{ext}@sync.test", "first_name": "Ada", "last_name": "Lovelace", **data}
-    return {
-        "id": event_id or f"evt_{uuid.uuid4().hex}",
-        "type": type_,
-        "occurred_at": occurred_at or "2025-01-01T00:00:00+00:00",
-        "data": payload,
-    }
+    data = {"id": ext, "email": f"{ext}@sync.test", **data}
+    document = payload("user.updated", event_id=event_id, occurred_at=occurred_at, **data)
+    return {**document, "type": type_}
 
 
 def signed_headers(
@@ -50,7 +59,7 @@ def as_meta(headers: dict[str, str]) -> dict[str, str]:
 
 def secret_for(tenant: Any, service: str = "user-service") -> str:
     with schema_context(tenant.schema_name):
-        return endpoint_ensure(service=service).signing_secret
+        return integration_settings_ensure(service=service).signing_secret
 
 
 @pytest.fixture
@@ -77,21 +86,35 @@ def deliver(client_for: Any) -> Callable[..., Any]:
     return send
 
 
-def stop_worker(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
-    import os
+@pytest.fixture
+def engine_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine runs in the test's process only: no Celery messages, no back-off sleeps."""
+    monkeypatch.setattr("integrations.services.events_enqueue", lambda **kw: True)
+    monkeypatch.setattr("integrations.services.events_kick", lambda **kw: True)
+    monkeypatch.setattr(http, "sleep", lambda _s: None)
 
-    if proc.poll() is not None:
-        return
-    if kill:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=20)
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=20)
+
+def handle(service: str, *docs: dict[str, Any]) -> list[WebhookEvent]:
+    """Stores the events and processes them together (one chunk, as a worker would), then runs what
+    waits for the commit (the messages' sends), as the worker would after each commit."""
+    webhook_receive(service=service, body=webhook_parse(body=json.dumps({"events": list(docs)}).encode()))
+    events = [WebhookEvent.objects.get(service=service, event_id=d["id"]) for d in docs]
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        events_process(event_ids=[e.pk for e in events])
+    for e in events:
+        e.refresh_from_db()
+    return events
+
+
+def use_sandbox(sandbox: "SandboxControl", *services: str, api_key: str = "key-a") -> None:
+    """Points the current tenant's `services` (default: all three) at the sandbox, enabled."""
+    for service in services or Service.values:
+        integration_settings_update(
+            service=service, enabled=True, base_url=sandbox.base_url(service), api_key=api_key
+        )
+
+
+TEST_EVENT_TYPES = "tests.integrations.event_types"  # the `test.*` handlers, for workers only
 
 
 @pytest.fixture
@@ -100,7 +123,7 @@ def engine_worker() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
 
     def make(**env: str) -> subprocess.Popen[bytes]:
-        proc, _ = start_worker(WEBHOOK_TEST_EVENT_TYPES="1", **env)
+        proc, _ = start_worker(include=TEST_EVENT_TYPES, **env)
         started.append(proc)
         return proc
 
@@ -110,7 +133,7 @@ def engine_worker() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
         stop_worker(proc)
 
 
-# --- the sandbox services (issue 6) ---------------------------------------------------------
+# --- the sandbox services ---------------------------------------------------------
 
 
 class SandboxControl:
@@ -128,7 +151,7 @@ class SandboxControl:
         response.raise_for_status()
 
     def clear_faults(self) -> None:
-        for service in ("user-service", "payment-service", "communication-service"):
+        for service in Service.values:
             self.fault(service, error_rate=0, latency_ms=0)
 
     def state(self) -> dict[str, Any]:

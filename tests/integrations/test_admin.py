@@ -3,31 +3,19 @@
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import Role
 from integrations.models import EventStatus, WebhookEvent
 
-from .conftest import event
+from .factories import stored_event
 
 pytestmark = pytest.mark.django_db
 
 
 def dead_event(tenant, type_="user.updated"):
-    doc = event(type_)
     with schema_context(tenant.schema_name):
-        return WebhookEvent.objects.create(
-            service="user-service",
-            event_id=doc["id"],
-            type=type_,
-            occurred_at=timezone.now(),
-            payload=doc,
-            status=EventStatus.DEAD,
-            attempts=8,
-            last_error="boom",
-            received_at=timezone.now(),
-        )
+        return stored_event(type_=type_, status=EventStatus.DEAD, attempts=8, last_error="boom")
 
 
 def admin_client(tenant, user):

@@ -9,10 +9,10 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import Role
-from integrations.models import Endpoint, EventStatus, WebhookEvent
-from integrations.selectors import endpoint_get, signing_secrets
+from integrations.models import EventStatus, IntegrationSettings, WebhookEvent
+from integrations.selectors import integration_settings_get, signing_secrets
 
-from .conftest import event
+from .factories import stored_event
 
 pytestmark = pytest.mark.django_db
 ROUTES = ["host", "header", "path"]
@@ -25,21 +25,7 @@ def admin_a(tenant_a, make_user):
 
 def make_events(tenant, *specs):
     with schema_context(tenant.schema_name):
-        rows = []
-        for service, status, type_ in specs:
-            doc = event(type_)
-            rows.append(
-                WebhookEvent.objects.create(
-                    service=service,
-                    event_id=doc["id"],
-                    type=type_,
-                    occurred_at=timezone.now(),
-                    payload=doc,
-                    status=status,
-                    received_at=timezone.now(),
-                )
-            )
-        return rows
+        return [stored_event(service=service, status=status, type_=type_) for service, status, type_ in specs]
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -53,7 +39,7 @@ def test_get_creates_the_settings_with_a_secret_and_never_shows_it(tenant_a, adm
     assert body["enabled"] is True
     assert body["has_api_key"] is False
     with schema_context(tenant_a.schema_name):
-        secret = endpoint_get(service="user-service").signing_secret
+        secret = integration_settings_get(service="user-service").signing_secret
     assert secret.startswith("whsec_")
     assert secret not in json.dumps(body)
     assert body["secret_hint"].endswith(secret[-4:])
@@ -79,17 +65,19 @@ def test_put_stores_the_api_key_encrypted_and_never_returns_it(tenant_a, admin_a
     )
     assert "sk_live_top_secret" not in caplog.text
     with schema_context(tenant_a.schema_name):
-        endpoint = Endpoint.objects.get(service="communication-service")
+        endpoint = IntegrationSettings.objects.get(service="communication-service")
         assert "sk_live_top_secret" not in endpoint.api_key_encrypted
         assert endpoint.api_key_value() == "sk_live_top_secret"
 
     # Leaving api_key out keeps it; an empty one clears it.
     client.put("/api/v1/integrations/communication-service/", {"enabled": True})
     with schema_context(tenant_a.schema_name):
-        assert endpoint_get(service="communication-service").api_key_value() == "sk_live_top_secret"
+        assert (
+            integration_settings_get(service="communication-service").api_key_value() == "sk_live_top_secret"
+        )
     client.put("/api/v1/integrations/communication-service/", {"api_key": ""})
     with schema_context(tenant_a.schema_name):
-        assert endpoint_get(service="communication-service").api_key_value() == ""
+        assert integration_settings_get(service="communication-service").api_key_value() == ""
 
 
 def test_put_validates_the_base_url(tenant_a, admin_a, client_for):
@@ -106,7 +94,7 @@ def test_rotate_secret_returns_the_new_secret_once_and_keeps_the_old_one_for_a_d
     client = client_for(tenant_a, admin_a)
     client.get("/api/v1/integrations/user-service/")
     with schema_context(tenant_a.schema_name):
-        old = endpoint_get(service="user-service").signing_secret
+        old = integration_settings_get(service="user-service").signing_secret
     response = client.post("/api/v1/integrations/user-service/rotate-secret")
     assert response.status_code == 200
     new = response.json()["secret"]
@@ -114,7 +102,7 @@ def test_rotate_secret_returns_the_new_secret_once_and_keeps_the_old_one_for_a_d
     assert new != old
     with schema_context(tenant_a.schema_name):
         assert signing_secrets(service="user-service") == [new, old]
-        expires = endpoint_get(service="user-service").previous_secret_expires_at
+        expires = integration_settings_get(service="user-service").previous_secret_expires_at
     assert timedelta(hours=23, minutes=59) < expires - timezone.now() <= timedelta(hours=24)
     assert new not in client.get("/api/v1/integrations/user-service/").content.decode()
 
@@ -147,7 +135,7 @@ def test_another_tenants_admin_cannot_read_or_rotate_settings(tenant_a, tenant_b
     assert client.get("/api/v1/integrations/user-service/").status_code == 401
     assert client.post("/api/v1/integrations/user-service/rotate-secret").status_code == 401
     with schema_context(tenant_a.schema_name):
-        assert not Endpoint.objects.exists()
+        assert not IntegrationSettings.objects.exists()
 
 
 # --- events -----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""How a batch of events is applied (issue 12): optimistically in one transaction without savepoints,
+"""How a batch of events is applied: optimistically in one transaction without savepoints,
 replayed with them when a handler fails, and with the batch's audit entries chained in one statement
 at its end. Whatever the path: a failing event keeps none of its writes, the others keep theirs and
 their audit entries, a failing handler runs once per attempt, outcomes are counted once, and the

@@ -17,7 +17,7 @@ from django_tenants.utils import schema_context
 from accounts.models import User
 from integrations.breaker import breaker_for
 from integrations.models import EventStatus, Message, WebhookEvent
-from integrations.services import endpoint_ensure, endpoint_update
+from integrations.services import integration_settings_ensure, integration_settings_update
 from tests.conftest import wait_for
 
 from .conftest import SandboxControl
@@ -51,8 +51,10 @@ def test_the_whole_loop_and_the_breaker_with_two_workers(
     tenant = fresh_tenant
     with schema_context(tenant.schema_name):
         for service in ("user-service", "payment-service", "communication-service"):
-            endpoint_update(service=service, enabled=True, base_url=sandbox.base_url(service), api_key="live")
-        secret = endpoint_ensure(service="communication-service").signing_secret
+            integration_settings_update(
+                service=service, enabled=True, base_url=sandbox.base_url(service), api_key="live"
+            )
+        secret = integration_settings_ensure(service="communication-service").signing_secret
     connection.set_schema_to_public()
     sandbox.register_account(
         api_key="live",

@@ -7,29 +7,19 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from accounts.models import Role
-from integrations import http
 from integrations.models import EventStatus
-from integrations.services import endpoint_update
 from tenants.models import Tenant
 from tests.conftest import TenantClient, access_token
 
-from .conftest import SandboxControl
-from .test_handlers import ev, handle, user_data
+from .conftest import SandboxControl, handle, use_sandbox
+from .payloads import payload
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("integrations.services.events_enqueue", lambda **kw: True)
-    monkeypatch.setattr("integrations.services.events_kick", lambda **kw: True)
-    monkeypatch.setattr(http, "sleep", lambda _s: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("engine_here")]
 
 
 def configure(tenant: Tenant, sandbox: SandboxControl) -> None:
     with schema_context(tenant.schema_name):
-        for service in ("user-service", "payment-service", "communication-service"):
-            endpoint_update(service=service, enabled=True, base_url=sandbox.base_url(service), api_key="k")
+        use_sandbox(sandbox, api_key="k")
 
 
 def health_of(client: Any) -> dict[str, dict[str, Any]]:
@@ -51,7 +41,11 @@ def test_an_open_breaker_reschedules_events_and_health_shows_it(
     sandbox.fault("user-service", error_rate=1.0, status=503)
     with schema_context(tenant_a.schema_name):
         events = handle(
-            "user-service", *[ev("user.created", user_data(f"usr_{i:04d}"), i) for i in range(1, 9)]
+            "user-service",
+            *[
+                payload("user.created", id=f"usr_{i:04d}", email=f"usr_{i:04d}@example.test", minutes=i)
+                for i in range(1, 9)
+            ],
         )
     # 5 failed calls opened the breaker (3 attempts of the first event, 2 of the second);
     # after that nothing reached the service
@@ -76,7 +70,9 @@ def test_an_open_breaker_reschedules_events_and_health_shows_it(
     # Tenant B, same service, same moment: its own breaker, events and health
     connection.set_schema_to_public()
     with schema_context(tenant_b.schema_name):
-        (b_event,) = handle("user-service", ev("user.created", user_data("usr_0001")))
+        (b_event,) = handle(
+            "user-service", payload("user.created", id="usr_0001", email="usr_0001@example.test")
+        )
     assert b_event.status == EventStatus.PROCESSED, b_event.last_error
     b_health = health_of(client_for(tenant_b, make_user(tenant_b, Role.ADMIN)))
     b_users = b_health["user-service"]

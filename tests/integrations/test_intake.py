@@ -8,7 +8,7 @@ from django.db import OperationalError
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from integrations.models import Endpoint, WebhookEvent
+from integrations.models import IntegrationSettings, WebhookEvent
 from integrations.services import secret_rotate
 
 from .conftest import as_meta, event, secret_for, signed_headers
@@ -214,10 +214,10 @@ def test_tenant_without_settings_refuses_everything(tenant_a, deliver):
     from integrations.signing import generate_secret
 
     with schema_context(tenant_a.schema_name):
-        Endpoint.objects.all().delete()
+        IntegrationSettings.objects.all().delete()
     assert deliver(tenant_a, event(), secret=generate_secret()).status_code == 401
     with schema_context(tenant_a.schema_name):
-        assert not Endpoint.objects.exists()  # intake never creates a secret
+        assert not IntegrationSettings.objects.exists()  # intake never creates a secret
 
 
 def test_rotated_secret_keeps_working_for_24_hours_then_stops(tenant_a, deliver, monkeypatch):

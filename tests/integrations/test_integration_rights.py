@@ -1,4 +1,4 @@
-"""No event may do what its signer could not do through the API (issue 11.5).
+"""No event may do what its signer could not do through the API.
 
 A tenant admin can rotate the user-service secret and so sign user-service events; those events must
 not take over the owner's account (by its email) nor change an owner. The payment service moves the
@@ -14,22 +14,14 @@ from django.test import Client, TestCase
 from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
-from integrations import http
-from integrations.models import Endpoint, EventStatus, WebhookEvent
-from integrations.services import endpoint_update, events_process
+from integrations.models import EventStatus, IntegrationSettings, WebhookEvent
+from integrations.services import events_process, integration_settings_update
 from tenants.models import Tenant
 from tests.conftest import PASSWORD
 
-from .conftest import SandboxControl, event
+from .conftest import SandboxControl, event, use_sandbox
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("integrations.services.events_enqueue", lambda **kw: True)
-    monkeypatch.setattr("integrations.services.events_kick", lambda **kw: True)
-    monkeypatch.setattr(http, "sleep", lambda _s: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("engine_here")]
 
 
 def process_all(tenant: Tenant) -> list[WebhookEvent]:
@@ -57,8 +49,7 @@ def plan_of(tenant: Tenant) -> str:
 
 def configure(tenant: Tenant, sandbox: SandboxControl, *services: str) -> None:
     with schema_context(tenant.schema_name):
-        for service in services:
-            endpoint_update(service=service, enabled=True, base_url=sandbox.base_url(service), api_key="k")
+        use_sandbox(sandbox, *services, api_key="k")
 
 
 # --- user-service: the admin who rotated its secret ------------------------------------------
@@ -155,7 +146,9 @@ def test_tenant_users_cannot_configure_the_payment_service_but_can_read_it(
     tenant = request.getfixturevalue(tenant_name)
     api = client_for(tenant, make_user(tenant, role))
     with schema_context(tenant.schema_name):
-        before = Endpoint.objects.filter(service="payment-service").values_list("signing_secret", "base_url")
+        before = IntegrationSettings.objects.filter(service="payment-service").values_list(
+            "signing_secret", "base_url"
+        )
         before = list(before)
     rotated = api.post("/api/v1/integrations/payment-service/rotate-secret")
     changed = api.put("/api/v1/integrations/payment-service/", {"base_url": "http://127.0.0.1:1/evil"})
@@ -167,7 +160,9 @@ def test_tenant_users_cannot_configure_the_payment_service_but_can_read_it(
     assert api.get("/api/v1/integrations/payment-service/").status_code == 200
     with schema_context(tenant.schema_name):
         after = list(
-            Endpoint.objects.filter(service="payment-service").values_list("signing_secret", "base_url")
+            IntegrationSettings.objects.filter(service="payment-service").values_list(
+                "signing_secret", "base_url"
+            )
         )
     assert after[0][1] == (before[0][1] if before else "")
     if before:
@@ -261,17 +256,19 @@ def test_a_platform_configured_payment_service_moves_the_plan(
 
 def test_the_tenant_admin_site_shows_the_payment_service_read_only(tenant_a: Tenant, make_user: Any) -> None:
     with schema_context(tenant_a.schema_name):
-        endpoint_update(
+        integration_settings_update(
             service="payment-service", enabled=True, base_url="http://127.0.0.1:8100/payment-service"
         )
-        endpoint_update(service="user-service", enabled=True, base_url="http://127.0.0.1:8100/user-service")
-        payment = Endpoint.objects.get(service="payment-service")
-        users = Endpoint.objects.get(service="user-service")
+        integration_settings_update(
+            service="user-service", enabled=True, base_url="http://127.0.0.1:8100/user-service"
+        )
+        payment = IntegrationSettings.objects.get(service="payment-service")
+        users = IntegrationSettings.objects.get(service="user-service")
     admin = make_user(tenant_a, Role.ADMIN)
     client = Client(HTTP_HOST=f"{tenant_a.slug}.localhost")
     with schema_context(tenant_a.schema_name):
         client.force_login(admin)
-    url = f"/admin/integrations/endpoint/{payment.pk}/change/"
+    url = f"/admin/integrations/integrationsettings/{payment.pk}/change/"
     page = client.get(url)
     assert page.status_code == 200
     assert 'name="base_url"' not in page.content.decode()  # shown, not editable
@@ -281,5 +278,6 @@ def test_the_tenant_admin_site_shows_the_payment_service_read_only(tenant_a: Ten
         payment.refresh_from_db()
     assert payment.base_url == "http://127.0.0.1:8100/payment-service"
     assert (
-        'name="base_url"' in client.get(f"/admin/integrations/endpoint/{users.pk}/change/").content.decode()
+        'name="base_url"'
+        in client.get(f"/admin/integrations/integrationsettings/{users.pk}/change/").content.decode()
     )

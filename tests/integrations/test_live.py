@@ -14,9 +14,9 @@ from accounts.models import User
 from integrations.models import WebhookEvent
 from integrations.services import events_sweep
 from saas.celery import app
-from tests.conftest import wait_for
+from tests.conftest import stop_worker, wait_for
 
-from .conftest import event, secret_for, signed_headers, stop_worker
+from .conftest import event, secret_for, signed_headers
 
 
 @pytest.fixture

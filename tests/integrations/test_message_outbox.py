@@ -2,7 +2,7 @@
 
 The row is written pending in the event's transaction; the send happens after the commit; a failed
 or lost send is sent again by the sweep, and the message id as Idempotency-Key means a second send
-never makes a second copy (issue 11.4).
+never makes a second copy.
 """
 
 import json
@@ -21,7 +21,6 @@ from integrations.errors import CircuitOpenError
 from integrations.models import EventStatus, Message, WebhookEvent
 from integrations.providers.communication_service import messages_due, messages_send
 from integrations.services import (
-    endpoint_update,
     events_process,
     messages_sweep,
     webhook_parse,
@@ -29,25 +28,15 @@ from integrations.services import (
 )
 from tenants.models import Tenant
 
-from .conftest import SandboxControl, event
+from .conftest import SandboxControl, event, use_sandbox
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("integrations.services.events_enqueue", lambda **kw: True)
-    monkeypatch.setattr("integrations.services.events_kick", lambda **kw: True)
-    monkeypatch.setattr(http, "sleep", lambda _s: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("engine_here")]
 
 
 @pytest.fixture
 def in_a(tenant_a: Tenant, sandbox: SandboxControl) -> Any:
     with schema_context(tenant_a.schema_name):
-        for service in ("user-service", "communication-service"):
-            endpoint_update(
-                service=service, enabled=True, base_url=sandbox.base_url(service), api_key="key-a"
-            )
+        use_sandbox(sandbox, "user-service", "communication-service")
         yield tenant_a
 
 

@@ -1,4 +1,4 @@
-"""No database transaction, and so no audit-chain lock, is held across an outgoing call (issue 11.4).
+"""No database transaction, and so no audit-chain lock, is held across an outgoing call.
 
 A slow external service must not slow down the tenant: sign-in, user changes and replays all write
 audit entries, which queue behind whoever holds the schema's chain head. These tests run with real
@@ -24,12 +24,13 @@ from accounts.models import Role, User
 from accounts.services import user_create
 from integrations import http
 from integrations.models import EventStatus, Message, WebhookEvent
-from integrations.services import endpoint_update, events_process, webhook_parse, webhook_receive
+from integrations.services import events_process, integration_settings_update, webhook_parse, webhook_receive
 from integrations.sync import users_sync
 from tenants.models import Tenant
 from tests.conftest import PASSWORD, wait_for
 
 from .conftest import SandboxControl, event
+from .factories import stored_event
 
 pytestmark = pytest.mark.usefixtures("committed_db")
 
@@ -69,7 +70,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 def tenant(fresh_tenant: Tenant, sandbox: SandboxControl) -> Iterator[Tenant]:
     with schema_context(fresh_tenant.schema_name):
         for service in ("user-service", "communication-service"):
-            endpoint_update(service=service, enabled=True, base_url=sandbox.base_url(service), api_key="k")
+            integration_settings_update(
+                service=service, enabled=True, base_url=sandbox.base_url(service), api_key="k"
+            )
     yield fresh_tenant
     sandbox.clear_faults()
 
@@ -114,14 +117,8 @@ def test_sign_in_user_changes_and_replays_stay_fast_while_a_slow_service_is_call
         member = user_create(
             email=f"m-{uuid.uuid4().hex[:6]}@example.test", password=PASSWORD, validate=False
         )
-        dead = WebhookEvent.objects.create(
-            service="user-service",
-            event_id=f"evt_dead_{uuid.uuid4().hex}",
-            type="test.none",
-            occurred_at=timezone.now(),
-            payload={},
-            status=EventStatus.DEAD,
-            received_at=timezone.now() - timedelta(minutes=1),
+        dead = stored_event(
+            type_="test.none", status=EventStatus.DEAD, received_at=timezone.now() - timedelta(minutes=1)
         )
     ids = receive(
         tenant, *[event("user.created", ext=f"usr_slow_{n}_{uuid.uuid4().hex[:6]}") for n in range(2)]
@@ -130,8 +127,8 @@ def test_sign_in_user_changes_and_replays_stay_fast_while_a_slow_service_is_call
     before = sandbox.requests_to("user-service")
 
     thread, errors = in_thread(tenant, events_process, event_ids=ids)
+    # The sandbox has the request: the engine is inside the first slow call (3.5 s) from now on.
     wait_for(lambda: sandbox.requests_to("user-service") > before, what="the slow profile fetch")
-    time.sleep(0.3)  # well inside the first slow call (3.5 s)
 
     owner_client = client_for(tenant, owner)
     login_time, login = timed(
@@ -181,7 +178,6 @@ def test_no_session_of_the_tenant_is_idle_in_transaction_during_a_slow_call(
     before = sandbox.requests_to("user-service")
     thread, errors = in_thread(tenant, events_process, event_ids=ids)
     wait_for(lambda: sandbox.requests_to("user-service") > before, what="the slow profile fetch")
-    time.sleep(0.5)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"

@@ -109,7 +109,7 @@ def test_a_webhook_never_changes_an_owners_role_nor_makes_owners(in_tenant, no_e
     process(e)
     owner.refresh_from_db()
     assert owner.role == Role.OWNER
-    assert owner.external_id is None  # never linked by email (issue 11)
+    assert owner.external_id is None  # a webhook never takes over an account by its email
     assert e.status == EventStatus.DEAD
     (e2,) = receive(event(ext="u-3", role="owner"))
     process(e2)

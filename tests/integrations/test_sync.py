@@ -12,7 +12,7 @@ from integrations import http
 from integrations.errors import RetryableError
 from integrations.models import SyncRun
 from integrations.sandbox import fake_user
-from integrations.services import endpoint_update
+from integrations.services import integration_settings_update
 from integrations.sync import SyncNotConfigured, users_sync
 from tenants.models import Tenant
 
@@ -30,7 +30,9 @@ def _no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
 def in_a(tenant_a: Tenant, sandbox: SandboxControl) -> Any:
     sandbox.reset(users=50)  # 5 pages of 10
     with schema_context(tenant_a.schema_name):
-        endpoint_update(service="user-service", enabled=True, base_url=sandbox.base_url("user-service"))
+        integration_settings_update(
+            service="user-service", enabled=True, base_url=sandbox.base_url("user-service")
+        )
         yield tenant_a
 
 
@@ -91,7 +93,7 @@ def test_sync_never_deactivates_an_owner(in_a: Tenant, make_user: Any) -> None:
 def test_sync_never_takes_over_an_account_by_email_nor_changes_an_owner(
     in_a: Tenant, make_user: Any, sandbox: SandboxControl
 ) -> None:
-    """Issue 11: the service's records only write the users it created (the owner's email in the
+    """The service's records only write the users it created (the owner's email in the
     service's list, or a synced user made owner, leave those accounts as they are)."""
     owner = User.objects.get(email=f"owner@{in_a.slug}.test")
     local_admin = make_user(in_a, Role.ADMIN, email="local-admin@example.test", first_name="Local")

@@ -1,4 +1,4 @@
-"""The worker (issue 12): tasks keep their process's database connection instead of opening one per
+"""The worker: tasks keep their process's database connection instead of opening one per
 task (Celery's Django fix-up closes it around every task), and still each run in their own schema."""
 
 import uuid

@@ -66,7 +66,7 @@ def test_tasks_of_two_tenants_through_one_server_connection_write_only_their_own
     worker, _ = start_worker(
         DATABASE_URL=bouncer.url(database_url_for_subprocess()),
         DATABASE_POOLER="pgbouncer",
-        WEBHOOK_TEST_EVENT_TYPES="1",
+        include="tests.integrations.event_types",
     )
     try:
         with django_db_blocker.unblock():

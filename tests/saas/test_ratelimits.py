@@ -1,4 +1,4 @@
-"""Rate limits (contract section 6): the tenant's budget counts its own principals only; strangers
+"""Rate limits: the tenant's budget counts its own principals only; strangers
 spend a per-(tenant, IP) budget, webhooks a per-(tenant, service) one; sign-in per IP and email."""
 
 import base64

@@ -1,4 +1,4 @@
-"""The OpenAPI schemas of both hosts (contract section 10, issue 13 item 7): typed errors on every
+"""The OpenAPI schemas of both hosts: typed errors on every
 operation, summaries and tags, explicit operation ids and enum names, the webhook intake, tenant
 naming and rate-limit headers documented, no docstrings as descriptions; both validate."""
 

@@ -1,4 +1,4 @@
-"""OpenID Connect per tenant against a real provider on 127.0.0.1 (contract sections 4, 6, 10)."""
+"""OpenID Connect per tenant against a real provider on 127.0.0.1."""
 
 import time
 from urllib.parse import parse_qs, urlsplit

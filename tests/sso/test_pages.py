@@ -1,4 +1,4 @@
-"""Browser pages on tenant hosts: sign-in, home, sign-out (contract section 10)."""
+"""Browser pages on tenant hosts: sign-in, home, sign-out."""
 
 import pytest
 

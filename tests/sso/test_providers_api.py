@@ -1,4 +1,4 @@
-"""`/api/v1/sso/providers/oidc|saml` (contract section 6): admins and owners, per tenant, secrets hidden."""
+"""`/api/v1/sso/providers/oidc|saml`: admins and owners, per tenant, secrets hidden."""
 
 import pytest
 from django_tenants.utils import schema_context
@@ -181,7 +181,7 @@ def test_provider_changes_are_audited_in_the_tenant_trail_with_the_secret_masked
         "/api/v1/sso/providers/oidc", oidc_body(oidc_idp), HTTP_X_REQUEST_ID="req-oidc"
     )
     assert response.status_code == 200
-    entry = last(tenant_a, object_type="accounts.oidcprovider")
+    entry = last(tenant_a, object_type="sso.oidcprovider")
     assert entry.actor == admin.email
     assert entry.request_id == "req-oidc"
     assert entry.changes["issuer"][1] == oidc_idp.issuer

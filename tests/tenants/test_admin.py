@@ -68,7 +68,7 @@ def test_tenant_admin_site_does_not_show_platform_models(tenant_a, make_user):
     assert browser.get("/admin/tenants/tenant/").status_code == 404
 
 
-# ---- Typos are form errors with the API's messages, never a 500 (issue 11, item 9) ----
+# ---- Typos are form errors with the API's messages, never a 500 ----
 
 ADD = {
     "slug": "typo",

@@ -20,7 +20,8 @@ from audit.models import AuditEntry
 from tenants.models import Tenant
 from tenants.roles import connected_as_owner
 from tenants.services import tenant_delete
-from tests.conftest import _make_tenant, owner_cursor
+from tests.conftest import owner_cursor
+from tests.factories import make_tenant
 from tests.tenants.test_provisioning import _structure, template_behind
 
 INSUFFICIENT_PRIVILEGE = "42501"
@@ -174,7 +175,7 @@ def test_the_schema_functions_only_take_tenant_schemas(call):
 @pytest.mark.django_db
 def test_tenant_create_and_purge_work_as_the_app_role(tenant_a):
     """The new schema is the owner's, like alpha's, with the same privileges for the app role."""
-    tenant = _make_tenant("gamma")
+    tenant = make_tenant("gamma")
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nspname, pg_get_userbyid(nspowner), nspacl::text FROM pg_namespace"
@@ -234,7 +235,7 @@ def test_stale_template_falls_back_to_migrations_as_the_owner(monkeypatch, commi
     """Connected as the owner (a management command), creation runs the migrations instead."""
     template_behind(monkeypatch)
     with connected_as_owner():
-        tenant = _make_tenant(f"delta{uuid.uuid4().hex[:8]}")
+        tenant = make_tenant(f"delta{uuid.uuid4().hex[:8]}")
         try:
             with schema_context(tenant.schema_name):
                 assert User.objects.count() == 1

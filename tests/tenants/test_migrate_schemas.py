@@ -17,6 +17,8 @@ from tests.conftest import ROOT, owner_cursor, subprocess_env
 
 # The newest accounts migration: unapplied properly (behind) or only forgotten (re-applying fails).
 LATEST, BEFORE = "0003_invitations_token_generation", "0002_sso_providers"
+# LATEST and what depends on it (state moves only, which re-apply cleanly): forgotten together.
+FORGOTTEN = [("accounts", LATEST), ("accounts", "0004_sso_models_to_their_own_app"), ("sso", "0001_initial")]
 
 
 def _migrate(**options: object) -> str:
@@ -36,22 +38,24 @@ def _unapply(tenant: Tenant) -> None:
 def _forget(tenant: Tenant) -> None:
     """Deletes the record of the latest migration but keeps its tables: applying it again fails."""
     with owner_cursor(tenant.schema_name) as cursor:
-        cursor.execute("DELETE FROM django_migrations WHERE app = 'accounts' AND name = %s", [LATEST])
+        for app, name in FORGOTTEN:
+            cursor.execute("DELETE FROM django_migrations WHERE app = %s AND name = %s", [app, name])
 
 
 def _remember(tenant: Tenant) -> None:
     with owner_cursor(tenant.schema_name) as cursor:
-        cursor.execute(
-            "INSERT INTO django_migrations (app, name, applied) VALUES ('accounts', %s, now())", [LATEST]
-        )
+        for app, name in FORGOTTEN:
+            cursor.execute(
+                "INSERT INTO django_migrations (app, name, applied) VALUES (%s, %s, now())", [app, name]
+            )
 
 
 @pytest.fixture
 def second_tenant(fresh_tenant: Tenant, django_db_blocker: object) -> Iterator[Tenant]:
-    from tests.conftest import _make_tenant
+    from tests.factories import make_tenant
 
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        other = _make_tenant(f"{fresh_tenant.slug}x")
+        other = make_tenant(f"{fresh_tenant.slug}x")
     yield other
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         from tenants.services import tenant_delete

@@ -1,4 +1,4 @@
-"""Platform API (contract section 5): platform admins only."""
+"""Platform API: platform admins only."""
 
 import pytest
 from django_tenants.utils import schema_exists
@@ -113,7 +113,7 @@ def test_patch_domains_of_another_tenants_sub_domain_is_400(staff, tenant_a, ten
     assert staff.get("/api/v1/tenants/beta/").json()["domains"] == ["beta.localhost"]
 
 
-# ---- Filters (issue 11, item 10) ----
+# ---- Filters ----
 
 
 @pytest.fixture

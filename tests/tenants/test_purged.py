@@ -1,4 +1,4 @@
-"""A purged tenant (row kept, schema dropped) breaks nothing that iterates tenants (issue 11, item 1)."""
+"""A purged tenant (row kept, schema dropped) breaks nothing that iterates tenants."""
 
 import io
 

@@ -1,4 +1,4 @@
-"""Routing (contract section 2): every form reaches the same tenant; bad names never reach SQL."""
+"""Routing: every form reaches the same tenant; bad names never reach SQL."""
 
 import pytest
 from django.db import connection

@@ -34,11 +34,11 @@ class TenantAccounts:
         return account
 
     def _lookup(self, api_key: str) -> Account | None:
-        from integrations.selectors import endpoint_get, signing_secrets
+        from integrations.selectors import integration_settings_get, signing_secrets
 
         for tenant in tenant_with_schema_list().filter(slug__in=self.slugs):
             with schema_context(tenant.schema_name):
-                endpoint = endpoint_get(service="communication-service")
+                endpoint = integration_settings_get(service="communication-service")
                 if endpoint is None:
                     continue
                 key = endpoint.api_key_value() or ""

@@ -27,8 +27,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from integrations.models import Service
 from integrations.sandbox.state import fake_user
-from integrations.selectors import endpoint_get
-from integrations.services import endpoint_ensure
+from integrations.selectors import integration_settings_get
+from integrations.services import integration_settings_ensure
 from integrations.signing import sign
 from tenants.models import Plan, Tenant
 from tenants.selectors import tenant_with_schema_get
@@ -155,8 +155,8 @@ class Command(BaseCommand):
         service, event_type = options["service"], options["event_type"]
         count, batch = max(1, options["count"]), max(1, min(options["batch"], settings.WEBHOOK_MAX_BATCH))
         with schema_context(tenant.schema_name):
-            secret = endpoint_ensure(service=service).signing_secret
-            target = endpoint_get(service=service)
+            secret = integration_settings_ensure(service=service).signing_secret
+            target = integration_settings_get(service=service)
             target_base = target.base_url if target and target.enabled else ""
         sandbox = options["sandbox_url"].rstrip("/")
         tell_sandbox = (

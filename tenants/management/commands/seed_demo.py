@@ -1,4 +1,5 @@
-"""Creates the demo data of contract section 8 when missing; safe to run again."""
+"""Creates the demo tenant `acme` (its owner and sandbox services) and the platform admin when
+missing; safe to run again."""
 
 from typing import Any
 
@@ -40,14 +41,14 @@ class Command(BaseCommand):
 
     def _point_integrations_at_sandbox(self) -> None:
         """The demo tenant's three services are the sandbox (`run_sandbox`), unless set otherwise."""
-        from integrations.services import endpoint_ensure, endpoint_update
+        from integrations.services import integration_settings_ensure, integration_settings_update
 
         tenant = Tenant.objects.get(slug=settings.DEMO_TENANT_SLUG)
         with schema_context(tenant.schema_name):
             for service in ("user-service", "payment-service", "communication-service"):
-                if endpoint_ensure(service=service).base_url:
+                if integration_settings_ensure(service=service).base_url:
                     continue
-                endpoint_update(
+                integration_settings_update(
                     service=service,
                     enabled=True,
                     base_url=f"{settings.SANDBOX_URL.rstrip('/')}/{service}",

@@ -1,4 +1,4 @@
-"""API keys for machine clients (contract section 11): made by owners and admins, shown once, stored
+"""API keys for machine clients: made by owners and admins, shown once, stored
 as a digest, accepted on their own tenant's routes only, spending its budget, audited `apikey:<name>`."""
 
 import json

@@ -1,4 +1,4 @@
-"""Outgoing mail (issue 13.1): an outbox row per mail, sent from Celery after the commit, retried with
+"""Outgoing mail: an outbox row per mail, sent from Celery after the commit, retried with
 back-off by the sweep while the SMTP server is down, given up on a permanent refusal. Every test reads
 what a real SMTP server on 127.0.0.1 received."""
 

@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 from accounts.mail import services
 from accounts.mail.models import Email, EmailStatus
 from accounts.mail.services import emails_sweep
-from tests.conftest import TenantClient, start_worker, wait_for
+from tests.conftest import TenantClient, start_worker, stop_worker, wait_for
 
 
 @pytest.fixture
@@ -23,11 +23,7 @@ def mail_worker(smtp_server: Any, django_db_setup: None) -> Iterator[subprocess.
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_worker(proc)
 
 
 def status_of(tenant: Any, email: str) -> str | None:

@@ -1,4 +1,5 @@
-"""Event types that exist only when WEBHOOK_TEST_EVENT_TYPES is on (tests and benchmarks).
+"""Event types for tests only, added to every service by importing this module: test workers start
+with `celery worker --include tests.integrations.event_types`, so production has none of them.
 
 They let a test drive a real worker through the engine's paths: a slow handler (to kill a worker
 mid-task), one that fails a given number of times, a no-op, and a countable side effect.
@@ -11,8 +12,8 @@ from django.db import connection
 
 from integrations.errors import RetryableError
 from integrations.models import WebhookEvent
-
-from .user_service import user_upsert
+from integrations.providers import PROVIDERS
+from integrations.providers.user_service import user_upsert
 
 
 def slow_user(event: WebhookEvent) -> None:
@@ -34,9 +35,10 @@ def noop(event: WebhookEvent) -> None:
 
 
 def count(event: WebhookEvent) -> None:
-    """Appends one row per run to `test_side_effects` (a table the fault tests create in the tenant's
-    schema; it is not a migration), then sleeps `data.sleep` s on the first `data.slow_attempts`
-    attempts. Not idempotent on purpose: counting its rows counts how often an event was applied."""
+    """Appends one row per run to `test_side_effects`, a table only the fault suite creates (as the
+    owner, in its tenants' schemas: tests/faults/provision.py), then sleeps `data.sleep` s on the
+    first `data.slow_attempts` attempts. Not idempotent on purpose: counting its rows counts how
+    often an event was applied."""
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO test_side_effects (event_id, attempt, pid) VALUES (%s, %s, pg_backend_pid())",
@@ -53,3 +55,6 @@ HANDLERS: dict[str, Callable[[WebhookEvent], None]] = {
     "test.noop": noop,
     "test.count": count,
 }
+
+for _module in PROVIDERS.values():
+    _module.HANDLERS.update(HANDLERS)
