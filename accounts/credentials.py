@@ -1,11 +1,32 @@
 """Retention of ended credentials: rows that stop mattering once their token or session has expired."""
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 from django_tenants.utils import schema_context
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from tenants.due import active_schemas, activity_mark
+
 from .models import RevokedAccessToken
+
+
+def credentials_schemas(*, now: datetime | None = None) -> list[str]:
+    """Tenants that may hold expired credentials: those that wrote one (tenants.due.activity_mark,
+    on every new token, revocation or session) within the longest credential lifetime and a day."""
+    lifetime = max(
+        settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"], timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    )
+    return active_schemas(since=(now or timezone.now()) - lifetime - timedelta(days=1))
+
+
+def credentials_written(**kwargs: object) -> None:
+    """post_save of a credential: its tenant counts as active for the pruning (at most one write an
+    hour; a few milliseconds beside a sign-in's password hash)."""
+    if kwargs.get("created"):
+        activity_mark()
 
 
 def prune_expired_credentials(schema: str) -> dict[str, int]:

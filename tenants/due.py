@@ -90,6 +90,32 @@ def due_mark(*, at: datetime) -> None:
         cursor.execute(sql, params)
 
 
+# Only `active_at` moves (at most hourly); a new row has nothing due.
+_ACTIVITY_SQL = """
+INSERT INTO {table} AS w (schema_name, due_at, active_at) VALUES (%s, NULL, %s)
+ON CONFLICT (schema_name) DO UPDATE SET active_at = EXCLUDED.active_at
+ WHERE w.active_at < EXCLUDED.active_at - interval '1 hour'
+"""
+
+
+def activity_mark() -> None:
+    """Records that the active tenant wrote rows a periodic job must clean up later (credentials),
+    without making anything due: the job then visits only tenants active within its period."""
+    if connection.schema_name == "public":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_ACTIVITY_SQL.format(table=_table()), [connection.schema_name, timezone.now()])
+
+
+def active_schemas(*, since: datetime) -> list[str]:
+    """Active tenants that wrote work or credentials since `since`, by schema name."""
+    return list(
+        TenantWork.objects.filter(active_at__gte=since, schema_name__in=_active_schemas_subquery())
+        .order_by("schema_name")
+        .values_list("schema_name", flat=True)
+    )
+
+
 def _active_schemas_subquery() -> "QuerySet[Tenant, Any]":
     from .selectors import tenant_with_schema_list
 
@@ -148,12 +174,7 @@ def retention_schemas(*, now: datetime | None = None) -> list[str]:
     """Active tenants that may have rows old enough to delete: work written within the longest
     retention period (and a day), so a tenant idle for longer gets no retention task at all."""
     days = max(settings.WEBHOOK_RETENTION_DAYS, settings.EMAIL_RETENTION_DAYS) + 1
-    since = (now or timezone.now()) - timedelta(days=days)
-    return list(
-        TenantWork.objects.filter(active_at__gte=since, schema_name__in=_active_schemas_subquery())
-        .order_by("schema_name")
-        .values_list("schema_name", flat=True)
-    )
+    return active_schemas(since=(now or timezone.now()) - timedelta(days=days))
 
 
 def retention_run() -> int:

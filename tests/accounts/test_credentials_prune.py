@@ -13,9 +13,9 @@ from django_tenants.utils import schema_context
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import tasks
-from accounts.credentials import prune_expired_credentials
+from accounts.credentials import credentials_schemas, prune_expired_credentials
 from accounts.models import RevokedAccessToken, User
-from tenants.models import Tenant
+from tenants.models import Tenant, TenantWork
 
 pytestmark = pytest.mark.django_db
 
@@ -67,15 +67,31 @@ def test_pruning_one_schema_leaves_another_tenants_and_the_platforms(
     assert not any(in_public in idents for idents in left(None).values())
 
 
-def test_beat_prunes_public_and_every_active_tenant(
-    tenant_a: Tenant, tenant_b: Tenant, monkeypatch: pytest.MonkeyPatch
+def test_beat_prunes_public_and_the_tenants_that_wrote_credentials_and_no_idle_one(
+    tenant_a: Tenant, tenant_b: Tenant, make_user: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["credentials-retention"]
     assert entry["task"] == tasks.credentials_prune_all_task.name
+    TenantWork.objects.all().delete()
+    credentials(tenant_a, make_user(tenant_a), expires_in=timedelta(days=1))  # a sign-in in tenant A
     sent: list[str] = []
+    monkeypatch.setattr("accounts.tasks.beat_slot_take", lambda name, interval: True)
     monkeypatch.setattr(
         tasks.credentials_prune_task, "apply_async", lambda args, headers: sent.append(args[0])
     )
     assert tasks.credentials_prune_all_task() == len(sent)
-    assert sent[0] == "public"
-    assert {tenant_a.schema_name, tenant_b.schema_name} <= set(sent)
+    assert sent == ["public", tenant_a.schema_name]  # tenant B is idle: no task
+    later = timezone.now() + settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"] + timedelta(days=30)
+    assert credentials_schemas(now=later) == []  # long idle since: nothing left to prune
+
+
+def test_a_second_beat_in_the_same_interval_prunes_nothing(
+    tenant_a: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[str] = []
+    monkeypatch.setattr(
+        tasks.credentials_prune_task, "apply_async", lambda args, headers: sent.append(args[0])
+    )
+    first = tasks.credentials_prune_all_task()
+    assert first >= 1 and tasks.credentials_prune_all_task() == 0
+    assert len(sent) == first
