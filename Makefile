@@ -54,9 +54,11 @@ test-fuzz: prepare
 load: prepare
 	@$(WITH_SERVICES) $(PY) -m tests.load $(LOAD_ARGS)
 
+# ruff, then mypy over the packages pyproject.toml's [tool.mypy] files names (strict).
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

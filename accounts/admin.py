@@ -1,6 +1,6 @@
 """Platform staff in the platform admin (public schema); a tenant's users in that tenant's admin."""
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -25,9 +25,12 @@ from .services import (
     user_update,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups
+
 
 @admin.register(User, site=platform_site)
-class PlatformStaffAdmin(admin.ModelAdmin):
+class PlatformStaffAdmin(admin.ModelAdmin[User]):
     list_display = ["email", "first_name", "last_name", "is_active", "created_at"]
     search_fields = ["email", "first_name", "last_name"]
     fields = ["email", "first_name", "last_name", "is_active", "created_at", "last_login"]
@@ -99,7 +102,7 @@ class TenantRoleFilter(admin.SimpleListFilter):
 
 
 @admin.register(User, site=tenant_site)
-class TenantUserAdmin(admin.ModelAdmin):
+class TenantUserAdmin(admin.ModelAdmin[User]):
     form = TenantUserForm
     list_display = ["email", "first_name", "last_name", "role", "is_active", "created_at"]
     list_filter = [TenantRoleFilter, "is_active"]
@@ -107,19 +110,21 @@ class TenantUserAdmin(admin.ModelAdmin):
     readonly_fields = ["external_id", "created_at", "updated_at", "last_login"]
     actions = ["deactivate_selected"]
 
-    def get_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
-        fields = ["email", "first_name", "last_name", "role", "is_active", "new_password"]
-        return fields if obj is None else [*fields, *self.readonly_fields]
+    def get_fields(self, request: HttpRequest, obj: User | None = None) -> "_FieldGroups":
+        fields: list[str] = ["email", "first_name", "last_name", "role", "is_active", "new_password"]
+        return [*fields] if obj is None else [*fields, *self.readonly_fields]
 
-    def get_form(self, request: HttpRequest, obj: User | None = None, **kwargs: Any) -> type[forms.ModelForm]:
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(
+        self, request: HttpRequest, obj: User | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[User]]:
+        form = super().get_form(request, obj, change, **kwargs)
         form.actor = request.user  # type: ignore[attr-defined]
         return form
 
     def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         return False  # users are deactivated (see the action), never deleted
 
-    def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm[User], change: bool) -> None:
         data = form.cleaned_data
         fields = {k: data[k] for k in ("email", "first_name", "last_name", "role", "is_active")}
         actor = cast(User, request.user)
@@ -173,7 +178,7 @@ class TenantUserAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation, site=tenant_site)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(admin.ModelAdmin[Invitation]):
     """Read-only list of the tenant's invitations ("Add user" without a password makes one), with
     the revoke action (the role rules of `invitation_revoke`)."""
 

@@ -76,7 +76,7 @@ class TenantJWTAuthentication(JWTAuthentication):
         if raw is None:
             return None
         try:
-            token = AccessToken(raw)
+            token = AccessToken(raw)  # type: ignore[arg-type]  # simplejwt annotates the raw token as a Token
         except TokenError as exc:
             raise InvalidToken(str(exc)) from exc
 

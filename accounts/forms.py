@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 
 from saas.ratelimits import RateLimited
 
@@ -18,6 +19,7 @@ class AdminSignInForm(AdminAuthenticationForm):
     """
 
     rate_limited: RateLimited | None = None
+    request: HttpRequest  # the admin's login view always passes it
 
     def clean(self) -> dict[str, Any]:
         email = self.cleaned_data.get("username")

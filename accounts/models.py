@@ -1,6 +1,6 @@
 """Users. One table, two homes: platform staff in the public schema, each tenant's users in its own."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
@@ -18,7 +18,7 @@ class Role(models.TextChoices):
 TENANT_ROLES = (Role.OWNER, Role.ADMIN, Role.MEMBER)
 # The one choice list of tenant roles for serializers and models (one `TenantRoleEnum` in the schema).
 TENANT_ROLE_CHOICES = [(role.value, role.label) for role in TENANT_ROLES]
-ROLE_RANK = {Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
+ROLE_RANK: dict[str, int] = {Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
 
 class UserManager(BaseUserManager["User"]):
@@ -52,7 +52,7 @@ class User(AbstractBaseUser):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         ordering = ["id"]

@@ -9,23 +9,23 @@ from saas.fields import StrictBooleanField, StrictCharField, StrictChoiceField, 
 from .models import TENANT_ROLE_CHOICES, Invitation, InvitationStatus, User
 
 
-class LoginSerializer(serializers.Serializer):
+class LoginSerializer(serializers.Serializer[Any]):
     email = StrictCharField(max_length=254)
     password = StrictCharField(max_length=1024, trim_whitespace=False)
 
 
-class RefreshSerializer(serializers.Serializer):
+class RefreshSerializer(serializers.Serializer[Any]):
     refresh = StrictCharField(max_length=4096)
 
 
-class TokenPairSerializer(serializers.Serializer):
+class TokenPairSerializer(serializers.Serializer[Any]):
     access = serializers.CharField()
     refresh = serializers.CharField()
     token_type = serializers.CharField()
     expires_in = serializers.IntegerField()
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(serializers.ModelSerializer[User]):
     tenant = serializers.SerializerMethodField()
 
     class Meta:
@@ -51,7 +51,7 @@ class MeSerializer(serializers.ModelSerializer):
         }
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(serializers.ModelSerializer[User]):
     """The user as the API shows it (output only; `password` is never shown)."""
 
     class Meta:
@@ -73,7 +73,7 @@ class UserSerializer(serializers.ModelSerializer):
 _ROLE_CHOICES = TENANT_ROLE_CHOICES
 
 
-class UserCreateSerializer(serializers.Serializer):
+class UserCreateSerializer(serializers.Serializer[Any]):
     """Create body. Anything else in it (`id`, `tenant`, `is_staff`, `external_id`...) is ignored."""
 
     email = StrictEmailField(max_length=254)
@@ -86,7 +86,7 @@ class UserCreateSerializer(serializers.Serializer):
     is_active = StrictBooleanField(required=False, default=True)
 
 
-class UserUpdateSerializer(serializers.Serializer):
+class UserUpdateSerializer(serializers.Serializer[Any]):
     """PUT body: every writable field but `password` is required; PATCH: any subset."""
 
     email = StrictEmailField(max_length=254)
@@ -99,28 +99,28 @@ class UserUpdateSerializer(serializers.Serializer):
 
 # ---- Passwords and invitations (issue 13) ----
 
-_PASSWORD = {"max_length": 1024, "trim_whitespace": False, "write_only": True}
+_PASSWORD: dict[str, Any] = {"max_length": 1024, "trim_whitespace": False, "write_only": True}
 
 
-class PasswordResetRequestSerializer(serializers.Serializer):
+class PasswordResetRequestSerializer(serializers.Serializer[Any]):
     email = StrictEmailField(max_length=254)
 
 
-class PasswordResetAcceptedSerializer(serializers.Serializer):
+class PasswordResetAcceptedSerializer(serializers.Serializer[Any]):
     message = serializers.CharField()
 
 
-class PasswordResetConfirmSerializer(serializers.Serializer):
+class PasswordResetConfirmSerializer(serializers.Serializer[Any]):
     token = StrictCharField(max_length=200)
     password = StrictCharField(**_PASSWORD)
 
 
-class PasswordChangeSerializer(serializers.Serializer):
+class PasswordChangeSerializer(serializers.Serializer[Any]):
     current_password = StrictCharField(**_PASSWORD)
     new_password = StrictCharField(**_PASSWORD)
 
 
-class InvitationCreateSerializer(serializers.Serializer):
+class InvitationCreateSerializer(serializers.Serializer[Any]):
     """Create body; `first_name`/`last_name` only fill in the accept form."""
 
     email = StrictEmailField(max_length=254)
@@ -129,7 +129,7 @@ class InvitationCreateSerializer(serializers.Serializer):
     last_name = StrictCharField(max_length=150, allow_blank=True, required=False, default="")
 
 
-class InvitationSerializer(serializers.ModelSerializer):
+class InvitationSerializer(serializers.ModelSerializer[Invitation]):
     """An invitation as the API shows it (never its token)."""
 
     status = serializers.ChoiceField(
@@ -154,7 +154,7 @@ class InvitationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class InvitationAcceptSerializer(serializers.Serializer):
+class InvitationAcceptSerializer(serializers.Serializer[Any]):
     token = StrictCharField(max_length=200)
     password = StrictCharField(**_PASSWORD)
     first_name = StrictCharField(max_length=150, allow_blank=True, required=False, default="")

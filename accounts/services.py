@@ -109,7 +109,8 @@ def _check_last_owner(*, owners: list[int], user: User, role: str, is_active: bo
 
 
 def _check_email_free(email: str, *, exclude_pk: int | None = None) -> None:
-    if User.objects.filter(email=email).exclude(pk=exclude_pk).exists():
+    # exclude(pk=None) excludes nothing (the stubs refuse None in a lookup Django accepts)
+    if User.objects.filter(email=email).exclude(pk=exclude_pk).exists():  # type: ignore[misc]
         raise ValidationError({"email": ["A user with this email already exists."]})
 
 
@@ -289,8 +290,8 @@ def auth_authenticate(
         user.is_platform_admin if tenant is None else user.role in TENANT_ROLES
     )
     if allowed and channel == "admin":
-        allowed = user.is_staff
-    if not allowed:
+        allowed = isinstance(user, User) and user.is_staff
+    if not isinstance(user, User) or not allowed:
         _audit_login_failed(email=email, channel=channel)
         raise LoginFailed()
     auth_login_record(user=user, channel=channel)
@@ -344,7 +345,7 @@ def _token_user(*, token: RefreshToken | AccessToken, tenant: Tenant | None) -> 
 def auth_refresh(*, refresh: str, tenant: Tenant | None) -> dict[str, Any]:
     """Rotates a refresh token: the old one is blacklisted, and a reused one is refused (401)."""
     try:
-        token = RefreshToken(refresh, verify=False)
+        token = RefreshToken(refresh, verify=False)  # type: ignore[arg-type]  # simplejwt annotates the raw token as a Token
         token.verify()  # signature and expiry, without the blacklist look-up (done under lock below)
     except TokenError as exc:
         _audit_refresh_reuse(refresh=refresh)
@@ -358,7 +359,7 @@ def auth_refresh(*, refresh: str, tenant: Tenant | None) -> dict[str, Any]:
             .first()
         )
         reused = outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists()
-        if not reused:
+        if outstanding is not None and not reused:
             BlacklistedToken.objects.create(token=outstanding)
             return token_pair(user=user, tenant=tenant)
     _audit_refresh_reuse(refresh=refresh)  # outside the transaction: the refusal can't undo it
@@ -368,12 +369,13 @@ def auth_refresh(*, refresh: str, tenant: Tenant | None) -> dict[str, Any]:
 def _audit_refresh_reuse(*, refresh: str) -> None:
     """Audits a genuine, unexpired refresh token presented again after rotation or logout."""
     try:
-        claims = RefreshToken(refresh, verify=False).get_token_backend().decode(refresh, verify=True)
+        token = RefreshToken(refresh, verify=False)  # type: ignore[arg-type]  # simplejwt annotates the raw token as a Token
+        claims = token.get_token_backend().decode(refresh, verify=True)  # type: ignore[arg-type]
     except Exception:
         return
     if not BlacklistedToken.objects.filter(token__jti=claims.get("jti")).exists():
         return
-    user = User.objects.filter(pk=claims.get("sub")).first()
+    user = User.objects.filter(pk=claims.get("sub")).first()  # type: ignore[misc]  # None: no user
     audit_record(
         action="refresh_reuse",
         object_type="accounts.user",
@@ -386,7 +388,7 @@ def _audit_refresh_reuse(*, refresh: str) -> None:
 def auth_logout(*, access: AccessToken, refresh: str, user: User, tenant: Tenant | None) -> None:
     """Ends a session: its refresh token is blacklisted and its access token revoked at once."""
     try:
-        token = RefreshToken(refresh, verify=False)
+        token = RefreshToken(refresh, verify=False)  # type: ignore[arg-type]  # simplejwt annotates the raw token as a Token
         token.verify()
     except TokenError as exc:
         raise InvalidToken(str(exc)) from exc

@@ -6,13 +6,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
-from django.db import connection
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.http import base36_to_int, int_to_base36
 from rest_framework import exceptions
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from audit.security import security_event_record
+from saas.typing import connection
 from tenants.models import Tenant
 
 from .models import Invitation, User

@@ -4,7 +4,7 @@ and invitations (section 11).
 Validate -> call the service -> render: the role rules live in accounts.services.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
@@ -14,9 +14,11 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import AccessToken
 
 from saas.permissions import IsTenantAdmin, IsTenantAdminOrReadOnly
 from saas.schema import errors
+from saas.typing import request_tenant, request_user, routed_tenant
 
 from .filters import InvitationFilter, UserFilter
 from .models import Invitation, User
@@ -82,7 +84,7 @@ class LoginView(AnonymousAPIView):
     def post(self, request: Request) -> Response:
         data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tokens = auth_login(request=request._request, tenant=request.tenant, **data.validated_data)
+        tokens = auth_login(request=request._request, tenant=request_tenant(request), **data.validated_data)
         return Response(tokens)
 
 
@@ -97,7 +99,7 @@ class RefreshView(AnonymousAPIView):
     def post(self, request: Request) -> Response:
         data = RefreshSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(auth_refresh(refresh=data.validated_data["refresh"], tenant=request.tenant))
+        return Response(auth_refresh(refresh=data.validated_data["refresh"], tenant=request_tenant(request)))
 
 
 class LogoutView(APIView):
@@ -114,10 +116,10 @@ class LogoutView(APIView):
         data = RefreshSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         auth_logout(
-            access=request.auth,
+            access=cast(AccessToken, request.auth),  # API keys are refused on /auth/: a JWT's
             refresh=data.validated_data["refresh"],
-            user=request.user,
-            tenant=request.tenant,
+            user=request_user(request),
+            tenant=request_tenant(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -131,10 +133,10 @@ class MeView(APIView):
         responses={200: MeSerializer, 403: errors("permission_denied", description="An API key is no user.")},
     )
     def get(self, request: Request) -> Response:
-        return Response(MeSerializer(request.user, context={"request": request}).data)
+        return Response(MeSerializer(request_user(request), context={"request": request}).data)
 
 
-class UserViewSet(viewsets.GenericViewSet):
+class UserViewSet(viewsets.GenericViewSet[User]):
     serializer_class = UserSerializer
     permission_classes = [IsTenantAdminOrReadOnly]
     filterset_class = UserFilter
@@ -143,7 +145,7 @@ class UserViewSet(viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[User]:
         return user_list()
 
-    def filter_queryset(self, queryset: QuerySet[User]) -> QuerySet[User]:
+    def filter_queryset(self, queryset: QuerySet[User, Any]) -> QuerySet[User, Any]:
         # No filter named in the query: the FilterSet would only build and validate an empty form.
         if not any(name in self.request.query_params for name in UserFilter.base_filters):
             return queryset
@@ -175,7 +177,7 @@ class UserViewSet(viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         data = UserCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = user_create(actor=request.user, **data.validated_data)
+        user = user_create(actor=request_user(request), **data.validated_data)
         return Response(self.get_serializer(user).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -199,7 +201,7 @@ class UserViewSet(viewsets.GenericViewSet):
         data = UserUpdateSerializer(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         fields: dict[str, Any] = dict(data.validated_data)
-        user = user_update(actor=request.user, user=user, **fields)
+        user = user_update(actor=request_user(request), user=user, **fields)
         return Response(self.get_serializer(user).data)
 
     @extend_schema(
@@ -208,7 +210,7 @@ class UserViewSet(viewsets.GenericViewSet):
         responses={204: None, 409: errors("conflict", description="The last active owner.")},
     )
     def destroy(self, request: Request, pk: str) -> Response:
-        user_deactivate(actor=request.user, user=self.get_object())
+        user_deactivate(actor=request_user(request), user=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -231,7 +233,7 @@ class PasswordResetView(AnonymousAPIView):
     def post(self, request: Request) -> Response:
         data = PasswordResetRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        password_reset_request(request=request._request, tenant=request.tenant, **data.validated_data)
+        password_reset_request(request=request._request, tenant=routed_tenant(request), **data.validated_data)
         return Response({"message": RESET_REQUESTED}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -248,7 +250,7 @@ class PasswordResetConfirmView(AnonymousAPIView):
     def post(self, request: Request) -> Response:
         data = PasswordResetConfirmSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        password_reset_confirm(request=request._request, tenant=request.tenant, **data.validated_data)
+        password_reset_confirm(request=request._request, tenant=routed_tenant(request), **data.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -265,7 +267,7 @@ class PasswordChangeView(APIView):
     def post(self, request: Request) -> Response:
         data = PasswordChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        password_change(request=request._request, user=request.user, **data.validated_data)
+        password_change(request=request._request, user=request_user(request), **data.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -283,12 +285,14 @@ class InvitationAcceptView(AnonymousAPIView):
     def post(self, request: Request) -> Response:
         data = InvitationAcceptSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = invitation_accept(request=request._request, tenant=request.tenant, **data.validated_data)
-        return Response(token_pair(user=user, tenant=request.tenant), status=status.HTTP_201_CREATED)
+        user = invitation_accept(
+            request=request._request, tenant=routed_tenant(request), **data.validated_data
+        )
+        return Response(token_pair(user=user, tenant=request_tenant(request)), status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["invitations"])
-class InvitationViewSet(viewsets.GenericViewSet):
+class InvitationViewSet(viewsets.GenericViewSet[Invitation]):
     serializer_class = InvitationSerializer
     permission_classes = [IsTenantAdmin]
     filterset_class = InvitationFilter
@@ -322,10 +326,10 @@ class InvitationViewSet(viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         data = InvitationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        invitation = invitation_create(actor=request.user, **data.validated_data)
+        invitation = invitation_create(actor=request_user(request), **data.validated_data)
         return Response(self.get_serializer(invitation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={204: None}, summary="Revoke an invitation")
     def destroy(self, request: Request, pk: str) -> Response:
-        invitation_revoke(actor=request.user, invitation=self.get_object())
+        invitation_revoke(actor=request_user(request), invitation=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from integrations.health import service_health
 from saas.ratelimits import RateLimited, counted_by
+from saas.typing import request_tenant, routed_tenant
 
 from .models import ROLE_RANK, Role, User
 from .services import (
@@ -61,7 +62,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
                 request=request,
                 email=email,
                 password=request.POST.get("password", ""),
-                tenant=request.tenant,  # type: ignore[attr-defined]
+                tenant=request_tenant(request),
                 channel="browser",
             )
         except RateLimited as exc:
@@ -81,12 +82,12 @@ def login_page(request: HttpRequest) -> HttpResponse:
         for p in enabled_protocols()
     ]
     context = {
-        "tenant": request.tenant,
+        "tenant": request_tenant(request),
         "next": next_path,
         "error": error,
         "email": email,
         "sso_links": sso_links,
-    }  # type: ignore[attr-defined]
+    }
     response = render(request, "accounts/login.html", context, status=status)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
@@ -97,12 +98,12 @@ def login_page(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def home_page(request: HttpRequest) -> HttpResponse:
     """`/`: who is signed in; owners and admins also see the integrations' health section."""
-    if not request.user.is_authenticated:
-        return HttpResponseRedirect("/login/?" + urlencode({"next": request.get_full_path()}))
     user = request.user
-    is_admin = ROLE_RANK.get(user.role, 0) >= ROLE_RANK[Role.ADMIN]  # type: ignore[union-attr]
+    if not isinstance(user, User):  # AnonymousUser: nobody is signed in
+        return HttpResponseRedirect("/login/?" + urlencode({"next": request.get_full_path()}))
+    is_admin = ROLE_RANK.get(user.role, 0) >= ROLE_RANK[Role.ADMIN]
     context = {
-        "tenant": request.tenant,  # type: ignore[attr-defined]
+        "tenant": request_tenant(request),
         "is_admin": is_admin,
         "sso": request.session.get("sso_login"),
         "integrations": service_health() if is_admin else [],
@@ -136,7 +137,7 @@ def _sign_in(request: HttpRequest, user: User, *, via: str) -> HttpResponse:
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request_tenant(request)
     response = render(request, template, {"tenant": tenant, **context}, status=status)
     if context.get("retry_after") is not None:
         response["Retry-After"] = str(context["retry_after"])
@@ -162,7 +163,7 @@ def password_reset_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         context["email"] = email = request.POST.get("email", "")[:254].strip()
         try:
-            tenant = request.tenant  # type: ignore[attr-defined]
+            tenant = routed_tenant(request)
             password_reset_request(request=request, tenant=tenant, email=email)
         except RateLimited as exc:
             context.update(
@@ -192,7 +193,7 @@ def password_reset_confirm_page(request: HttpRequest, token: str) -> HttpRespons
     if errors and holder is not None:
         return _page(request, template, {"email": email, "errors": errors}, 400)
     try:
-        tenant = request.tenant  # type: ignore[attr-defined]
+        tenant = routed_tenant(request)
         user = password_reset_confirm(request=request, tenant=tenant, token=token, password=password)
     except RateLimited as exc:
         context = {"email": email, "errors": [f"Too many attempts. Try again in {exc.wait} seconds."]}
@@ -232,7 +233,7 @@ def invitation_page(request: HttpRequest, token: str) -> HttpResponse:
     try:
         user = invitation_accept(
             request=request,
-            tenant=request.tenant,  # type: ignore[attr-defined]
+            tenant=routed_tenant(request),
             token=token,
             password=password,
             first_name=context["first_name"],

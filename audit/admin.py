@@ -33,7 +33,7 @@ class ActorFilter(admin.SimpleListFilter):
         return queryset.filter(actor=self.value()) if self.value() else queryset
 
 
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
     list_display = [
         "timestamp",
         "actor",
@@ -48,7 +48,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_filter = [ActorFilter, "action", "object_type", "event", "timestamp"]
     search_fields = ["actor", "object_pk", "object_repr", "request_id"]
     date_hierarchy = "timestamp"
-    fields = [
+    fields = (
         "seq",
         "timestamp",
         "actor",
@@ -64,7 +64,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "request_id",
         "prev_hash",
         "chain_hash",
-    ]
+    )
     readonly_fields = fields
     actions = None
     show_full_result_count = False

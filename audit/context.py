@@ -87,6 +87,7 @@ def current_stamp(actor: Any = None) -> Stamp:
     request = _request.get()
     task = _task.get()
     email: str | None = None
+    label: str | None
     if actor is not None and not isinstance(actor, str):
         label, email = actor_label(actor), _user_email(actor)
     else:

@@ -5,7 +5,7 @@ receivers write here; every insert, theirs or `audit_record`'s, goes through `en
 fills in who/where/how and chains the entry. Database triggers refuse UPDATE, DELETE and TRUNCATE.
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 from auditlog.models import AbstractLogEntry, LogEntryManager
 from django.db import models
@@ -45,7 +45,7 @@ class AuditEntry(AbstractLogEntry):
     prev_hash = models.CharField(max_length=64)
     chain_hash = models.CharField(max_length=64)
 
-    objects = AuditEntryManager()
+    objects: ClassVar[AuditEntryManager] = AuditEntryManager()
 
     class Meta(AbstractLogEntry.Meta):
         ordering = ["-seq"]

@@ -23,10 +23,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django_redis import get_redis_connection
 from django_tenants.utils import schema_context, schema_exists
 from redis.commands.core import Script
+
+from saas.typing import connection
 
 from .context import current_stamp
 from .services import audit_record

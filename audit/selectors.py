@@ -3,8 +3,9 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import Q, QuerySet
+
+from saas.typing import connection
 
 from . import chain
 from .models import ACTION_CODES, AuditEntry, ChainHead

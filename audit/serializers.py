@@ -56,7 +56,7 @@ class _Moment(serializers.DateTimeField):
             raise serializers.ValidationError("Date-time out of range.") from None
 
 
-class AuditFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class AuditFilterSerializer(serializers.Serializer[Any]):
     actor = serializers.CharField(required=False, max_length=300)
     action = serializers.ChoiceField(choices=sorted(ACTION_CODES), required=False)
     object_type = serializers.CharField(required=False, max_length=100)

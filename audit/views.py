@@ -11,9 +11,11 @@ from rest_framework.response import Response
 
 from saas.exceptions import ApplicationError
 from saas.permissions import IsPlatformAdmin, IsTenantAdmin
+from saas.typing import request_tenant
 from tenants.models import Tenant
 from tenants.selectors import tenant_with_schema_get
 
+from .models import AuditEntry
 from .selectors import entry_list
 from .serializers import AuditEntrySerializer, AuditFilterSerializer
 from .services import tenant_trail_read
@@ -26,7 +28,7 @@ def _tenant_for(slug: str) -> Tenant:
         raise ApplicationError("No such tenant.", code="tenant_not_found", status_code=404) from None
 
 
-class AuditEventListView(ListAPIView):  # type: ignore[type-arg]
+class AuditEventListView(ListAPIView[AuditEntry]):
     serializer_class = AuditEntrySerializer
     permission_classes = [IsTenantAdmin | IsPlatformAdmin]
     filter_backends: list[type] = []
@@ -51,7 +53,7 @@ class AuditEventListView(ListAPIView):  # type: ignore[type-arg]
         filters = dict(data.validated_data)
         slug = filters.pop("tenant", None)
         schema = None
-        if slug and request.tenant is None:  # on a tenant route the route's tenant is the only one
+        if slug and request_tenant(request) is None:  # on a tenant route the route's tenant is the only one
             tenant = _tenant_for(slug)
             tenant_trail_read(tenant=tenant, via="api", query=dict(request.query_params.items()))
             schema = tenant.schema_name

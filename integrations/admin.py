@@ -20,7 +20,7 @@ from .selectors import event_list
 from .services import REPLAYABLE, endpoint_may_manage, endpoint_update, events_replay, events_replay_ids
 
 
-class EndpointForm(forms.ModelForm):
+class EndpointForm(forms.ModelForm[Endpoint]):
     base_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
     api_key = forms.CharField(
         required=False,
@@ -34,7 +34,7 @@ class EndpointForm(forms.ModelForm):
 
 
 @admin.register(Endpoint, site=tenant_site)
-class EndpointAdmin(admin.ModelAdmin):
+class EndpointAdmin(admin.ModelAdmin[Endpoint]):
     form = EndpointForm
     list_display = ["service", "enabled", "base_url", "has_api_key", "updated_at"]
     readonly_fields = ["service", "previous_secret_expires_at", "updated_at"]
@@ -52,7 +52,9 @@ class EndpointAdmin(admin.ModelAdmin):
             return False
         return super().has_change_permission(request, obj)
 
-    def save_model(self, request: HttpRequest, obj: Endpoint, form: forms.ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Endpoint, form: forms.ModelForm[Endpoint], change: bool
+    ) -> None:
         endpoint_update(
             service=obj.service,
             enabled=obj.enabled,
@@ -67,7 +69,7 @@ def _actor(request: HttpRequest) -> str:
 
 
 @admin.register(WebhookEvent, site=tenant_site)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(admin.ModelAdmin[WebhookEvent]):
     list_display = ["event_id", "service", "type", "status", "attempts", "received_at", "processed_at"]
     list_filter = ["status", "service", "type"]
     search_fields = ["event_id", "type"]

@@ -106,6 +106,10 @@ _client: redis.Redis | None = None
 _client_lock = threading.Lock()
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def redis_client() -> redis.Redis:
     """One client per process, with short timeouts: a slow Redis must not stall outgoing calls."""
     global _client
@@ -239,7 +243,7 @@ class CircuitBreaker:
 
     def _raw_state(self) -> str:
         value = redis_client().hget(self.key, "state")
-        return value.decode() if value else CLOSED
+        return _text(value) if value else CLOSED
 
     def snapshot(self) -> dict[str, Any]:
         """`{"state", "failures", "opened_at", "retry_at", ...}` as the health endpoint shows it.
@@ -247,7 +251,7 @@ class CircuitBreaker:
         An open breaker whose period is over reports `half_open`: the next call will be the probe.
         """
         try:
-            raw = {k.decode(): v.decode() for k, v in redis_client().hgetall(self.key).items()}
+            raw = {_text(k): _text(v) for k, v in redis_client().hgetall(self.key).items()}
         except redis.RedisError as exc:
             _warn_redis_down(exc)
             local = _local.get(self.key)

@@ -9,8 +9,9 @@ Redis. Nothing scans the table.
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
+
+from saas.typing import connection
 
 from .breaker import OPEN, breaker_for
 from .models import EventStatus, Service, WebhookEvent
@@ -145,7 +146,7 @@ class BreakerCollector:
 def _register() -> None:
     from saas.metrics import register_collector
 
-    register_collector(BreakerCollector())  # type: ignore[arg-type]
+    register_collector(BreakerCollector())
 
 
 _register()

@@ -172,7 +172,7 @@ def service_client(service: str) -> ServiceClient | None:
 
     The breaker key is the current schema, so a tenant's failures never open another's breaker.
     """
-    from django.db import connection
+    from saas.typing import connection
 
     from .selectors import endpoint_get
 

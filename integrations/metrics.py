@@ -60,9 +60,9 @@ class BacklogCollector(Collector):
 
     def _totals(self) -> dict[str, int]:
         from django.core.cache import cache
-        from django.db import connection
         from django_tenants.utils import schema_context
 
+        from saas.typing import connection
         from tenants.models import TenantStatus
         from tenants.selectors import tenant_with_schema_list
 

@@ -1,6 +1,8 @@
 """The OpenAPI description of the webhook intake, a plain Django view (it reads the raw body to check
 the signature before anything parses it): a documentation-only DRF view, never routed."""
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -36,7 +38,7 @@ SIGNATURE_HEADERS = [
 ]
 
 
-class IncomingEventSerializer(serializers.Serializer):
+class IncomingEventSerializer(serializers.Serializer[Any]):
     id = serializers.CharField(
         max_length=255, help_text="Unique per tenant and service: a repeat is a duplicate."
     )
@@ -44,14 +46,17 @@ class IncomingEventSerializer(serializers.Serializer):
         max_length=100, help_text="e.g. `user.created`; unknown types are stored `ignored`."
     )
     occurred_at = serializers.DateTimeField(help_text="ISO 8601 with a time zone.")
-    data = serializers.DictField(help_text="The event's object, by type (see the webhooks documentation).")
+    # A field named like Serializer.data: this serializer only describes the body, it never renders.
+    data = serializers.DictField(  # type: ignore[assignment]
+        help_text="The event's object, by type (see the webhooks documentation)."
+    )
 
 
-class IncomingBatchSerializer(serializers.Serializer):
+class IncomingBatchSerializer(serializers.Serializer[Any]):
     events = serializers.ListField(child=IncomingEventSerializer(), min_length=1, max_length=1000)
 
 
-class AcceptedSerializer(serializers.Serializer):
+class AcceptedSerializer(serializers.Serializer[Any]):
     accepted = serializers.IntegerField(help_text="New events, stored and queued.")
     duplicates = serializers.IntegerField(help_text="Events whose id was already stored: acknowledged only.")
 

@@ -3,9 +3,10 @@
 import time
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import Count, QuerySet
 from django.utils import timezone
+
+from saas.typing import connection
 
 from .models import ACTIVE_STATUSES, Endpoint, WebhookEvent
 

@@ -1,9 +1,11 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from .models import EventStatus, Service, WebhookEvent
 
 
-class EndpointSerializer(serializers.Serializer):
+class EndpointSerializer(serializers.Serializer[Any]):
     """Output: the API key and the signing secrets themselves are never returned."""
 
     service = serializers.CharField()
@@ -19,17 +21,17 @@ class EndpointSerializer(serializers.Serializer):
         return f"whsec_…{secret[-4:]}" if secret else ""
 
 
-class EndpointUpdateSerializer(serializers.Serializer):
+class EndpointUpdateSerializer(serializers.Serializer[Any]):
     enabled = serializers.BooleanField(required=False)
     base_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
     api_key = serializers.CharField(required=False, allow_blank=True, write_only=True, max_length=500)
 
 
-class SecretSerializer(serializers.Serializer):
+class SecretSerializer(serializers.Serializer[Any]):
     secret = serializers.CharField()
 
 
-class WebhookEventSerializer(serializers.ModelSerializer):
+class WebhookEventSerializer(serializers.ModelSerializer[WebhookEvent]):
     class Meta:
         model = WebhookEvent
         fields = [
@@ -49,14 +51,14 @@ class WebhookEventSerializer(serializers.ModelSerializer):
         ]
 
 
-class EventFilterSerializer(serializers.Serializer):
+class EventFilterSerializer(serializers.Serializer[Any]):
     service = serializers.ChoiceField(choices=Service.choices, required=False)
     status = serializers.ChoiceField(choices=EventStatus.choices, required=False)
     type = serializers.CharField(required=False, max_length=100)
     since = serializers.DateTimeField(required=False)
 
 
-class ReplaySerializer(serializers.Serializer):
+class ReplaySerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(
         choices=[EventStatus.DEAD, EventStatus.IGNORED, EventStatus.PROCESSED, EventStatus.RETRYING],
         default=EventStatus.DEAD,
@@ -64,5 +66,5 @@ class ReplaySerializer(serializers.Serializer):
     service = serializers.ChoiceField(choices=Service.choices, required=False, allow_null=True)
 
 
-class RequeuedSerializer(serializers.Serializer):
+class RequeuedSerializer(serializers.Serializer[Any]):
     requeued = serializers.IntegerField()

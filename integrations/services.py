@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from audit.services import acting_as, audit_record, entries_batched
+from saas.typing import connection
 from tenants.due import due_mark, due_mark_sql
 
 from . import metrics
@@ -585,15 +586,17 @@ def _apply_steps(token: uuid.UUID, steps: list[_Step], *, savepoints_from: int) 
                 retries.setdefault(round(delay, 1), []).append(step.event.pk)
             step.event.claim_token = None
             settled.append(step)
-        retry_times = [s.event.next_attempt_at for s in settled if s.event.status == EventStatus.RETRYING]
+        retry_times = [
+            s.event.next_attempt_at
+            for s in settled
+            if s.event.status == EventStatus.RETRYING and s.event.next_attempt_at is not None
+        ]
         if retry_times:  # the earliest retry, in the transaction that schedules it
             due_mark(at=min(retry_times))
         _save_outcomes([step.event for step in settled])
         for delay, ids in retries.items():
             if delay <= settings.WEBHOOK_BACKOFF_CAP_SECONDS:
-                transaction.on_commit(
-                    lambda ids=ids, delay=delay: events_enqueue(event_ids=ids, countdown=delay)
-                )
+                transaction.on_commit(functools.partial(events_enqueue, event_ids=ids, countdown=delay))
     return settled
 
 

@@ -1,9 +1,11 @@
 """Webhook intake (a plain Django view over the raw body), events API and integration settings."""
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -20,7 +22,7 @@ from saas.ratelimits import counted_by, webhook_counter
 from saas.schema import errors
 
 from . import metrics
-from .models import Service
+from .models import Service, WebhookEvent
 from .selectors import event_get, event_list, signing_secrets
 from .serializers import (
     EndpointSerializer,
@@ -47,10 +49,15 @@ logger = logging.getLogger(__name__)
 
 
 def _refuse(
-    service: str, outcome: str, code: str, message: str, status_code: int, **kw: object
+    service: str,
+    outcome: str,
+    code: str,
+    message: str,
+    status_code: int,
+    details: dict[str, Any] | None = None,
 ) -> JsonResponse:
     metrics.RECEIVED.labels(service, outcome).inc()
-    return error_response(code, message, status_code, **kw)  # type: ignore[arg-type]
+    return error_response(code, message, status_code, details)
 
 
 def _verify(service: str, request: HttpRequest, body: bytes) -> None:
@@ -164,7 +171,7 @@ class RotateSecretView(APIView):
         return Response({"secret": secret_rotate(service=service, actor=request.user)})
 
 
-class EventListView(generics.ListAPIView):
+class EventListView(generics.ListAPIView[WebhookEvent]):
     """`GET /api/v1/webhooks/events?service=&status=&type=&since=` (admin, owner)."""
 
     permission_classes = [IsTenantAdmin]
@@ -183,7 +190,7 @@ class EventListView(generics.ListAPIView):
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[WebhookEvent]:
         filters = EventFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return event_list(**filters.validated_data)

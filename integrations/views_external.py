@@ -1,6 +1,5 @@
 """Integration health: the tenant's own (`/api/v1/webhooks/health`) and every tenant's for staff."""
 
-from django.db import connection
 from django_tenants.utils import schema_context
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -9,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from saas.permissions import IsPlatformAdmin, IsTenantAdmin
+from saas.typing import connection
 from tenants.models import TenantStatus
 from tenants.selectors import tenant_with_schema_list
 

@@ -10,13 +10,14 @@ from typing import Any
 from django.contrib.admin import AdminSite
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, URLResolver, path
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
 from accounts.forms import AdminSignInForm
 
 from .ratelimits import counted_by
+from .typing import request_tenant
 
 
 class SignInAdminSite(AdminSite):
@@ -56,16 +57,14 @@ class PlatformAdminSite(SignInAdminSite):
         if tenant_link:
             self.tenant_links.append((tenant_link, name))
 
-    def get_urls(self) -> list[URLPattern]:  # type: ignore[override]
+    def get_urls(self) -> list[URLResolver | URLPattern]:
         extra = [path(route, self.admin_view(view), name=name) for route, view, name in self._extra_views]
-        return extra + super().get_urls()  # type: ignore[return-value]
+        return [*extra, *super().get_urls()]
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
         return bool(
-            getattr(request, "tenant", None) is None
-            and user.is_active
-            and getattr(user, "is_platform_admin", False)
+            request_tenant(request) is None and user.is_active and getattr(user, "is_platform_admin", False)
         )
 
 
@@ -77,14 +76,14 @@ class TenantAdminSite(SignInAdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
         return bool(
-            getattr(request, "tenant", None) is not None
+            request_tenant(request) is not None
             and user.is_active
             and getattr(user, "role", None) in ("owner", "admin")
         )
 
     def each_context(self, request: HttpRequest) -> dict[str, object]:
         context = super().each_context(request)
-        tenant = getattr(request, "tenant", None)
+        tenant = request_tenant(request)
         if tenant is not None:
             context["site_header"] = f"{tenant.name} administration"
         return context

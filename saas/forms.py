@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from saas.exceptions import ApplicationError
 
 
-class ServiceCheckedForm(forms.ModelForm):
+class ServiceCheckedForm(forms.ModelForm[Any]):
     """A ModelForm whose `clean()` runs the service's own checks (`service_check`) and shows what
     they raise on its fields: a typo is a form error with the API's message, never a 500.
 
@@ -23,7 +23,7 @@ class ServiceCheckedForm(forms.ModelForm):
         raise NotImplementedError
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}  # ModelForm.clean() returns cleaned_data
         if self.errors:
             return data  # the service only sees well-formed input; the field errors come first
         try:

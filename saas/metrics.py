@@ -11,6 +11,7 @@ The page names every tenant, so it is served only to a scraper that `metrics_ref
 import hmac
 import ipaddress
 import os
+from collections.abc import Iterator
 from functools import lru_cache
 
 import prometheus_client
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import multiprocess
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from .exceptions import error_response
@@ -102,5 +104,5 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 class _DefaultRegistry(Collector):
     """The process's default registry, as one collector."""
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[Metric]:
         yield from prometheus_client.REGISTRY.collect()

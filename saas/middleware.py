@@ -14,6 +14,8 @@ from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
+from .typing import request_tenant, routed
+
 logger = logging.getLogger("saas.request")
 
 current_request_id: ContextVar[str] = ContextVar("current_request_id", default="")
@@ -37,14 +39,14 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
-        request.request_id = request_id  # type: ignore[attr-defined]
+        routed(request).request_id = request_id
         token = current_request_id.set(request_id)
         try:
             response = self.get_response(request)
         finally:
             current_request_id.reset(token)
         response["X-Request-ID"] = request_id
-        tenant = getattr(request, "tenant", None)
+        tenant = request_tenant(request)
         user = getattr(request, "user", None)
         logger.info(
             "request",
@@ -89,7 +91,7 @@ class BrowserSessionMiddleware(SessionMiddleware):
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if not hasattr(request, "session"):
             return response
-        return super().process_response(request, response)  # type: ignore[no-any-return]
+        return super().process_response(request, response)
 
 
 class BrowserAuthenticationMiddleware(AuthenticationMiddleware):

@@ -8,6 +8,8 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from saas.typing import request_tenant
+
 ROLE_RANK = {"member": 1, "admin": 2, "owner": 3, "platform_admin": 3}
 
 
@@ -26,7 +28,7 @@ class IsPlatformAdmin(BasePermission):
             user
             and user.is_authenticated
             and getattr(user, "is_platform_admin", False)
-            and request.tenant is None
+            and request_tenant(request) is None
         )
 
 
@@ -36,7 +38,7 @@ class _TenantRole(BasePermission):
     def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         return bool(
-            request.tenant is not None
+            request_tenant(request) is not None
             and user
             and user.is_authenticated
             and role_rank(user) >= ROLE_RANK[self.minimum]

@@ -48,6 +48,7 @@ from rest_framework.throttling import BaseThrottle
 from tenants.models import Tenant
 
 from .net import client_ip
+from .typing import request_tenant, routed_tenant
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +124,8 @@ class Usage:
 class RateLimited(Throttled):
     """429 `rate_limited`, with `Retry-After` and the budget in the envelope's details."""
 
+    wait: int | None  # whole seconds, set by Throttled (whose stub leaves the attribute out)
+
     def __init__(self, usage: Usage) -> None:
         super().__init__(wait=usage.retry_after, detail=_MESSAGES.get(usage.counter.group))
         self.usage = usage
@@ -192,7 +195,7 @@ def anonymous_counter(request: HttpRequest, tenant: Tenant) -> Counter:
 
 def request_counter(request: HttpRequest, *, user: Any) -> Counter:
     """The tenant's budget for its authenticated principals, else the caller's per-IP budget."""
-    tenant: Tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = routed_tenant(request)
     if user is not None and getattr(user, "is_authenticated", False):
         return principal_counter(tenant)
     return anonymous_counter(request, tenant)
@@ -201,7 +204,7 @@ def request_counter(request: HttpRequest, *, user: Any) -> Counter:
 def webhook_counter(request: HttpRequest, view_kwargs: dict[str, Any]) -> Counter:
     """Webhook intake: per (tenant, service), whatever the signature turns out to be."""
     limit, period = parse_rate(settings.SAAS_WEBHOOK_RATE_PER_SERVICE)
-    tenant: Tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = routed_tenant(request)
     return Counter("webhook", f"{tenant.pk}:{view_kwargs.get('service', '')}", limit, period)
 
 
@@ -312,7 +315,7 @@ class RateLimitMiddleware:
     def process_view(
         self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: dict[str, Any]
     ) -> HttpResponse | None:
-        if getattr(request, "tenant", None) is None:
+        if request_tenant(request) is None:
             return None  # platform routes carry no tenant budget
         declared = _declared(view_func)
         if declared is None:

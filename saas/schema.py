@@ -270,7 +270,7 @@ class ApiAutoSchema(AutoSchema):
             found[404] = ["not_found"]
         return found
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:  # type: ignore[override]
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)  # type: ignore[arg-type]
         declared = self.get_response_serializers()
         explicit: dict[int, ErrorResponse] = {}
@@ -312,7 +312,9 @@ class _Enumerator(EndpointEnumerator):
     ) -> list[tuple[str, str, str, Callable[..., Any]]]:
         if patterns is None:
             patterns = self.patterns
-        endpoints = super()._get_api_endpoints(patterns, prefix)
+        endpoints: list[tuple[str, str, str, Callable[..., Any]]] = super()._get_api_endpoints(
+            patterns, prefix
+        )
         for pattern in patterns:
             path_regex = prefix + str(pattern.pattern)
             if isinstance(pattern, URLPattern) and pattern.name in _PLAIN_VIEWS:

@@ -9,7 +9,10 @@ keys), `password=...` in any text, and every email address (exception messages, 
 """
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sentry_sdk.types import Event, Hint
 
 FILTERED = "[Filtered]"
 _SENSITIVE_KEY = re.compile(
@@ -59,12 +62,13 @@ def _context_tags() -> dict[str, str]:
     return tags
 
 
-def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def before_send(event: "Event", hint: "Hint") -> "Event":
     """Tags the event with its tenant and request id, then scrubs it (runs in the failing thread)."""
     tags = event.setdefault("tags", {})
     for key, value in _context_tags().items():
         tags.setdefault(key, value)
-    return scrub(event)
+    scrubbed: Event = scrub(event)
+    return scrubbed
 
 
 def sentry_init(*, dsn: str, environment: str, release: str, traces_sample_rate: float) -> None:

@@ -1,6 +1,6 @@
 """Routes served on every host: health, OpenAPI schema, its documentation pages and the favicon."""
 
-from django.urls import path, re_path
+from django.urls import URLPattern, URLResolver, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import health
@@ -8,7 +8,7 @@ from .docs import RedocView, redoc_bundle_view
 from .views import favicon
 
 
-def common_urlpatterns(urlconf: str) -> list:  # type: ignore[type-arg]
+def common_urlpatterns(urlconf: str) -> list[URLPattern | URLResolver]:
     return [
         re_path(r"^health/?$", health.health, name="health"),
         re_path(r"^health/ready/?$", health.ready, name="health-ready"),

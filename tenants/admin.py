@@ -1,7 +1,7 @@
 """Platform admin for tenants: every write goes through tenants.services, whose checks the forms run."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -18,13 +18,16 @@ from .forms import TenantChangeForm, TenantCreateForm, split_domains
 from .models import Domain, Tenant
 from .services import tenant_activate, tenant_create, tenant_delete, tenant_suspend, tenant_update
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups
 
-class DomainInline(admin.TabularInline):
+
+class DomainInline(admin.TabularInline[Domain, Tenant]):
     """The tenant's domains, read only: they change through the form's "Custom domains" field."""
 
     model = Domain
     extra = 0
-    fields = ["domain", "is_primary", "created_at"]
+    fields = ("domain", "is_primary", "created_at")
     readonly_fields = fields
     can_delete = False
 
@@ -36,18 +39,20 @@ class DomainInline(admin.TabularInline):
 
 
 @admin.register(Tenant, site=platform_site)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(admin.ModelAdmin[Tenant]):
     list_display = ["slug", "name", "plan", "status", "rate_limit_per_minute", "created_at"]
     list_filter = ["status", "plan"]
     search_fields = ["slug", "name", "domains__domain"]
     readonly_fields = ["schema_name", "status", "purged_at", "created_at", "updated_at", "audit_trail"]
     actions = ["suspend_selected", "activate_selected"]
 
-    def get_form(self, request: HttpRequest, obj: Tenant | None = None, **kwargs: Any) -> type[ModelForm]:
+    def get_form(
+        self, request: HttpRequest, obj: Tenant | None = None, change: bool = False, **kwargs: Any
+    ) -> type[ModelForm[Tenant]]:
         kwargs["form"] = TenantCreateForm if obj is None else TenantChangeForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Tenant | None = None) -> "_FieldGroups":
         if obj is None:
             return [
                 "slug",
@@ -101,7 +106,7 @@ class TenantAdmin(admin.ModelAdmin):
     def get_inlines(self, request: HttpRequest, obj: Tenant | None = None) -> list[type]:
         return [DomainInline] if obj else []
 
-    def save_model(self, request: HttpRequest, obj: Tenant, form: ModelForm, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: Tenant, form: ModelForm[Tenant], change: bool) -> None:
         data = form.cleaned_data
         if change:
             tenant_update(
@@ -162,7 +167,7 @@ def _purged_note(tenant: Tenant) -> str:
 
 
 @admin.register(Domain, site=platform_site)
-class DomainAdmin(admin.ModelAdmin):
+class DomainAdmin(admin.ModelAdmin[Domain]):
     """Every tenant's domains, to look up; they change on the tenant's page (through tenant_update)."""
 
     list_display = ["domain", "tenant", "is_primary", "created_at"]

@@ -18,12 +18,16 @@ Why nothing is lost:
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import TenantStatus, TenantWork
+from saas.typing import connection
+
+from .models import Tenant, TenantStatus, TenantWork
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ ON CONFLICT (schema_name) DO UPDATE
 """
 
 
-def due_mark_sql(*, at: datetime, when: str = "") -> tuple[str, list[object]]:
+def due_mark_sql(*, at: datetime, when: str = "") -> tuple[str, list[Any]]:
     """The marker's upsert for the active schema as SQL and parameters, to run inside a statement
     of the caller's (a data-modifying CTE: `when` is a condition such as `EXISTS (SELECT 1 FROM x)`)."""
     values = "SELECT %s, %s::timestamptz, %s::timestamptz" + (f" WHERE {when}" if when else "")
@@ -86,7 +90,7 @@ def due_mark(*, at: datetime) -> None:
         cursor.execute(sql, params)
 
 
-def _active_schemas_subquery():  # type: ignore[no-untyped-def]
+def _active_schemas_subquery() -> "QuerySet[Tenant, Any]":
     from .selectors import tenant_with_schema_list
 
     return tenant_with_schema_list(status=TenantStatus.ACTIVE).order_by().values("schema_name")

@@ -8,11 +8,11 @@ import re
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django_tenants.utils import get_public_schema_name
 
 from saas.exceptions import error_for
+from saas.typing import connection, routed
 
 from .models import Tenant
 from .selectors import tenant_for_slug, tenant_slug_for_domain
@@ -72,7 +72,7 @@ class TenantRoutingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.tenant = None  # type: ignore[attr-defined]
+        routed(request).tenant = None
 
         named: dict[str, str] = {}
         match = TENANT_PATH_RE.match(request.path_info)
@@ -90,7 +90,7 @@ class TenantRoutingMiddleware:
             named["host"] = host_slug
 
         if not named:
-            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
+            routed(request).urlconf = settings.PUBLIC_SCHEMA_URLCONF
             _activate(None)
             return self.get_response(request)
 
@@ -113,7 +113,7 @@ class TenantRoutingMiddleware:
         if match:
             request.path_info = "/api/v1/" + match["rest"]
             request.path = request.META.get("SCRIPT_NAME", "") + request.path_info
-        request.tenant = tenant  # type: ignore[attr-defined]
-        request.urlconf = settings.TENANT_URLCONF  # type: ignore[attr-defined]
+        routed(request).tenant = tenant
+        routed(request).urlconf = settings.TENANT_URLCONF
         _activate(tenant)
         return self.get_response(request)

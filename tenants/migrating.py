@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connections
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.migration_executors.base import run_migrations
 from django_tenants.utils import quote_schema_name
+
+from saas.typing import connection
 
 from .roles import schema_grant_app
 
@@ -41,28 +43,28 @@ def schemas_behind(schemas: Sequence[str], *, expected: Iterable[tuple[str, str]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT n.nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid"
-            " WHERE c.relname = 'django_migrations' AND c.relkind = 'r' AND n.nspname = ANY(%s)",
+            " WHERE c.relname = 'django_migrations' AND c.relkind = 'r'"
+            " AND n.nspname IN (SELECT unnest(%s::text[]))",
             [list(schemas)],
         )
         with_table = [row[0] for row in cursor.fetchall()]
         current: set[str] = set()
         for start in range(0, len(with_table), CHUNK):
             chunk = with_table[start : start + CHUNK]
+            # Counted in each branch: no sort or hash over every row of every schema.
             union = " UNION ALL ".join(
-                f"SELECT %s AS s, app || '.' || name AS m FROM {quote_schema_name(s)}.django_migrations"  # noqa: S608
-                for s in chunk
+                "SELECT %s, count(DISTINCT app || '.' || name) FILTER (WHERE app || '.' || name = ANY(%s))"  # noqa: S608
+                f" FROM {quote_schema_name(schema)}.django_migrations"  # quoted names
+                for schema in chunk
             )
-            cursor.execute(
-                f"SELECT s FROM ({union}) applied WHERE m = ANY(%s) GROUP BY s HAVING count(DISTINCT m) = %s",  # noqa: S608 - names quoted
-                [*chunk, wanted, len(wanted)],
-            )
-            current.update(row[0] for row in cursor.fetchall())
+            cursor.execute(union, [value for schema in chunk for value in (schema, wanted)])
+            current.update(schema for schema, count in cursor.fetchall() if count == len(wanted))
     return [schema for schema in schemas if schema not in current]
 
 
 def migration_processes() -> int:
     """TENANT_MIGRATION_PROCESSES, or (0) PostgreSQL's cores when it runs on this machine, else 4."""
-    configured = settings.TENANT_MIGRATION_PROCESSES
+    configured: int = settings.TENANT_MIGRATION_PROCESSES
     if configured > 0:
         return configured
     host = settings.MIGRATION_DATABASE.get("HOST") or ""

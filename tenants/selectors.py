@@ -4,10 +4,11 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django_tenants.utils import get_public_schema_name
+
+from saas.typing import connection
 
 from .models import Domain, Tenant
 from .routing_cache import MISSING, local_cache
@@ -112,7 +113,7 @@ def tenant_with_schema_get(*, slug: str | None = None, pk: int | None = None) ->
     purged (the caller answers 404)."""
     if slug is not None and not is_valid_slug(slug):
         raise Tenant.DoesNotExist
-    lookup = {"slug": slug} if slug is not None else {"pk": pk}
+    lookup: dict[str, str | int | None] = {"slug": slug} if slug is not None else {"pk": pk}
     return tenant_with_schema_list().get(**lookup)
 
 

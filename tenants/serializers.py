@@ -1,3 +1,5 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from saas.fields import StrictCharField, StrictChoiceField, StrictEmailField, StrictIntegerField
@@ -5,12 +7,12 @@ from saas.fields import StrictCharField, StrictChoiceField, StrictEmailField, St
 from .models import Plan, Tenant
 
 
-class OwnerSerializer(serializers.Serializer):
+class OwnerSerializer(serializers.Serializer[Any]):
     email = StrictEmailField(max_length=254)
     password = StrictCharField(max_length=1024, trim_whitespace=False, write_only=True)
 
 
-class TenantCreateSerializer(serializers.Serializer):
+class TenantCreateSerializer(serializers.Serializer[Any]):
     slug = StrictCharField(max_length=31)
     name = StrictCharField(max_length=200)
     plan = StrictChoiceField(choices=Plan.choices, default=Plan.FREE)
@@ -19,7 +21,7 @@ class TenantCreateSerializer(serializers.Serializer):
     rate_limit_per_minute = StrictIntegerField(min_value=1, max_value=10_000_000, required=False)
 
 
-class TenantUpdateSerializer(serializers.Serializer):
+class TenantUpdateSerializer(serializers.Serializer[Any]):
     name = StrictCharField(max_length=200)
     plan = StrictChoiceField(choices=Plan.choices)
     domains = serializers.ListField(child=StrictCharField(max_length=253), max_length=20, required=False)
@@ -28,7 +30,7 @@ class TenantUpdateSerializer(serializers.Serializer):
     )
 
 
-class TenantSerializer(serializers.ModelSerializer):
+class TenantSerializer(serializers.ModelSerializer[Tenant]):
     domains = serializers.SerializerMethodField()
 
     class Meta:

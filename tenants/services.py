@@ -12,12 +12,13 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 from django_tenants.utils import quote_schema_name, schema_context, schema_exists
@@ -25,6 +26,7 @@ from django_tenants.utils import quote_schema_name, schema_context, schema_exist
 from accounts.models import Role
 from accounts.services import user_create, user_password_check
 from saas.exceptions import ApplicationError
+from saas.typing import connection
 
 from .models import Domain, Plan, Tenant, TenantStatus
 from .roles import can_create_schemas
@@ -190,7 +192,7 @@ def tenant_create(
     rate_limit_per_minute: int | None = None,
 ) -> Tenant:
     """Creates the tenant, its schema, `<slug>.<SAAS_BASE_DOMAIN>` and its owner, all or nothing."""
-    checks = {
+    checks: dict[str, Any] = {
         "slug": slug,
         "plan": plan,
         "owner_email": owner_email,
@@ -274,8 +276,8 @@ def tenant_update(
                     if domain.domain not in wanted:
                         domain.delete()
                 existing = set(tenant.domains.values_list("domain", flat=True))
-                for domain in sorted(set(wanted) - existing):
-                    Domain.objects.create(domain=domain, tenant=tenant, is_primary=False)
+                for name in sorted(set(wanted) - existing):
+                    Domain.objects.create(domain=name, tenant=tenant, is_primary=False)
     except IntegrityError:
         tenant_update_check(tenant=tenant, domains=domains)  # a concurrent writer took a domain
         raise

@@ -18,7 +18,7 @@ from .serializers import TenantCreateSerializer, TenantSerializer, TenantUpdateS
 from .services import tenant_activate, tenant_create, tenant_delete, tenant_suspend, tenant_update
 
 
-class TenantViewSet(viewsets.GenericViewSet):
+class TenantViewSet(viewsets.GenericViewSet[Tenant]):
     serializer_class = TenantSerializer
     permission_classes = [IsPlatformAdmin]
     lookup_field = "slug"

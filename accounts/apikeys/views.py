@@ -31,7 +31,7 @@ from .services import api_key_create, api_key_revoke
         responses={204: None},
     ),
 )
-class ApiKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+class ApiKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[ApiKey]):
     serializer_class = ApiKeySerializer
     permission_classes = [IsTenantAdmin]
     lookup_value_regex = "[0-9]{1,18}"
@@ -44,7 +44,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):  # type: ig
         data = ApiKeyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         row, key = api_key_create(actor=request.user, **data.validated_data)
-        row.key = key  # type: ignore[attr-defined]  (rendered once, never stored)
+        row.key = key  # type: ignore[attr-defined]  # rendered once, never stored
         return Response(ApiKeyCreatedSerializer(row).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, pk: str) -> Response:

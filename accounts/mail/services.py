@@ -19,11 +19,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import connection, transaction
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from audit.services import audit_record
+from saas.typing import connection
 from tenants.due import due_mark
 from tenants.selectors import tenant_base_url, tenant_current
 

@@ -19,10 +19,11 @@ import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
+
+from saas.typing import connection
 
 from .models import OidcProvider, Protocol
 from .redirects import safe_next
@@ -167,7 +168,7 @@ class TenantOIDCRequestView(OIDCAuthenticationRequestView):
         super(OIDCAuthenticationRequestView, self).__init__(**kwargs)
         self._settings: dict[str, Any] = {}
 
-    def get_settings(self, attr: str, *args: Any) -> Any:  # type: ignore[override]
+    def get_settings(self, attr: str, *args: Any) -> Any:
         return _lookup(self._settings, attr, *args)
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -177,7 +178,7 @@ class TenantOIDCRequestView(OIDCAuthenticationRequestView):
             return refusal_redirect(protocol=Protocol.OIDC, exc=exc)
         self.OIDC_OP_AUTH_ENDPOINT = self._settings["OIDC_OP_AUTHORIZATION_ENDPOINT"]
         self.OIDC_RP_CLIENT_ID = self._settings["OIDC_RP_CLIENT_ID"]
-        response = super().get(request)
+        response: HttpResponse = super().get(request)
         request.session["oidc_login_next"] = safe_next(request.GET.get("next"))
         return response
 
@@ -189,7 +190,7 @@ class TenantOIDCCallbackView(OIDCAuthenticationCallbackView):
         super().__init__(**kwargs)
         self._settings: dict[str, Any] = {}
 
-    def get_settings(self, attr: str, *args: Any) -> Any:  # type: ignore[override]
+    def get_settings(self, attr: str, *args: Any) -> Any:
         return _lookup(self._settings, attr, *args)
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -206,7 +207,7 @@ class TenantOIDCCallbackView(OIDCAuthenticationCallbackView):
                 raise SSORefused("state_mismatch")
             if not request.GET.get("code"):
                 raise SSORefused("idp_error", "no code")
-            response = super().get(request)
+            response: HttpResponse = super().get(request)
         except SSORefused as exc:
             return refusal_redirect(protocol=Protocol.OIDC, exc=exc, issuer=issuer)
         if not (request.user.is_authenticated and getattr(self, "user", None) == request.user):
@@ -226,7 +227,7 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
         self.UserModel = get_user_model()
         self._settings: dict[str, Any] = {}
 
-    def get_settings(self, attr: str, *args: Any) -> Any:  # type: ignore[override]
+    def get_settings(self, attr: str, *args: Any) -> Any:
         return _lookup(self._settings, attr, *args)
 
     def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> Any:

@@ -40,6 +40,8 @@ from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT, NAM
 from saml2.sigver import MissingKey, SignatureError, SigverError
 from saml2.validate import ResponseLifetimeExceed, ToEarly
 
+from saas.typing import routed_tenant
+
 from . import store
 from .models import Protocol, SamlProvider
 from .oidc import _is_loopback, mark_sso_session, refusal_redirect
@@ -160,7 +162,7 @@ def _peek_in_response_to(encoded: str) -> str | None:
     return root.get("InResponseTo") or None
 
 
-class _Scratch(dict):  # type: ignore[type-arg]
+class _Scratch(dict[str, Any]):
     """Stands in for `request.saml_session`: djangosaml2's caches write here, never to a cookie."""
 
     modified = False
@@ -197,14 +199,15 @@ class TenantSamlLoginView(LoginView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         next_path = safe_next(request.GET.get("next"))
-        request.GET = request.GET.copy()  # type: ignore[assignment]
-        request.GET["next"] = next_path
-        request.GET.pop("idp", None)
-        request.GET.pop("RelayState", None)
+        query = request.GET.copy()
+        query["next"] = next_path
+        query.pop("idp", None)
+        query.pop("RelayState", None)
+        request.GET = query  # type: ignore[assignment]  # the stubs type request.GET immutable
         scratch = _Scratch()
-        request.saml_session = scratch  # type: ignore[attr-defined]
+        request.saml_session = scratch  # type: ignore[attr-defined]  # djangosaml2 keeps its state there
         try:
-            response = super().get(request, *args, **kwargs)
+            response: HttpResponse = super().get(request, *args, **kwargs)
         except SSORefused as exc:
             return refusal_redirect(protocol=Protocol.SAML, exc=exc)
         sent = scratch.get("_saml2_outstanding_queries", {})
@@ -226,7 +229,7 @@ class TenantSamlAcsView(AssertionConsumerServiceView):
     config_loader_path = "accounts.sso.saml.saml_config_loader"
     http_method_names = ["post"]
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self._refusal: SSORefused | None = None
         self._finish_url = ""
         self.provider = saml_provider_get()
@@ -248,7 +251,8 @@ class TenantSamlAcsView(AssertionConsumerServiceView):
                 raise SSORefused("unsolicited", "IdP-initiated sign-in is turned off")
             self.in_response_to = in_response_to
             request.saml_session = _Scratch({"_saml2_outstanding_queries": outstanding})  # type: ignore[attr-defined]
-            return super().post(request, attribute_mapping={}, create_unknown_user=True)
+            response: HttpResponse = super().post(request, attribute_mapping={}, create_unknown_user=True)
+            return response
         except SSORefused as exc:
             return refusal_redirect(protocol=Protocol.SAML, exc=exc, issuer=self.provider.idp_entity_id)
 
@@ -338,7 +342,7 @@ class SamlFinishView(View):
             data = store.handoff_pop(request.GET.get("handoff", ""))
             if data is None:
                 raise SSORefused("state_mismatch", "unknown or used handoff")
-            if data.get("schema") != request.tenant.schema_name:  # type: ignore[attr-defined]
+            if data.get("schema") != routed_tenant(request).schema_name:
                 raise SSORefused("binding_mismatch", "handoff of another tenant")
             if not provider.enabled:
                 raise SSORefused("not_configured")
@@ -369,7 +373,7 @@ def _first(ava: dict[str, list[str]], name: str) -> str:
 class TenantSaml2Backend(Saml2Backend):
     """djangosaml2's backend, matching by (IdP entity ID, NameID) and provisioning like OIDC."""
 
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self, request: HttpRequest | None, session_info: dict[str, Any] | None = None, **kwargs: Any
     ) -> Any:
         if request is None or session_info is None or not kwargs.get("saml_handoff"):

@@ -21,7 +21,7 @@ class ScopesField(serializers.ListField):
         return super().to_internal_value(data)
 
 
-class _ProviderIn(serializers.Serializer):
+class _ProviderIn(serializers.Serializer[Any]):
     enabled = serializers.BooleanField(default=False)
     role_map = serializers.DictField(child=serializers.ChoiceField(TENANT_ROLE_CHOICES), default=dict)
     default_role = serializers.ChoiceField(TENANT_ROLE_CHOICES, default="member")
@@ -50,7 +50,7 @@ class SamlProviderInSerializer(_ProviderIn):
     allow_idp_initiated = serializers.BooleanField(default=False)
 
 
-class OidcProviderOutSerializer(serializers.ModelSerializer):
+class OidcProviderOutSerializer(serializers.ModelSerializer[OidcProvider]):
     client_secret_set = serializers.SerializerMethodField()
     # null until the first PUT: GET answers with the defaults of a provider not saved yet
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
@@ -71,7 +71,7 @@ class OidcProviderOutSerializer(serializers.ModelSerializer):
         return str(self.context["request"].build_absolute_uri("/sso/oidc/callback/"))
 
 
-class SamlProviderOutSerializer(serializers.ModelSerializer):
+class SamlProviderOutSerializer(serializers.ModelSerializer[SamlProvider]):
     sp_entity_id = serializers.SerializerMethodField()
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)  # null until the first PUT
     sp_acs_url = serializers.SerializerMethodField()
@@ -94,10 +94,10 @@ class SamlProviderOutSerializer(serializers.ModelSerializer):
         return str(self.context["request"].build_absolute_uri("/sso/saml/acs/"))
 
 
-class SsoLoginSerializer(serializers.Serializer):
+class SsoLoginSerializer(serializers.Serializer[Any]):
     protocol = serializers.ChoiceField(["oidc", "saml"])
     next = serializers.CharField(max_length=2000, default="/")
 
 
-class SsoRedirectSerializer(serializers.Serializer):
+class SsoRedirectSerializer(serializers.Serializer[Any]):
     redirect_url = serializers.URLField()

@@ -20,6 +20,7 @@ from accounts.services import auth_login_record, auth_sso_attempt_check, normali
 from audit import services as audit
 from audit.security import security_event_record
 from saas.ratelimits import RateLimited
+from saas.typing import routed_tenant
 
 from .models import OidcProvider, Protocol, SamlProvider, SsoIdentity
 
@@ -258,7 +259,7 @@ def sso_refusal_record(*, protocol: str, reason: str, detail: str = "", issuer: 
 def sso_attempt_check(*, request: HttpRequest) -> None:
     """An IdP's answer arriving here is a sign-in attempt: counted per client IP (SSORefused over it)."""
     try:
-        auth_sso_attempt_check(request=request, tenant=request.tenant)  # type: ignore[attr-defined]
+        auth_sso_attempt_check(request=request, tenant=routed_tenant(request))
     except RateLimited as exc:
         raise SSORefused("rate_limited", f"retry after {exc.wait} s") from exc
 

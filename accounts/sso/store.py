@@ -12,8 +12,9 @@ import json
 import secrets
 from typing import Any
 
-from django.db import connection
 from django_redis import get_redis_connection
+
+from saas.typing import connection
 
 PREFIX = "saas:sso:"
 

@@ -18,6 +18,7 @@ from accounts.views import AnonymousAPIView
 from audit import services as audit
 from saas.permissions import IsTenantAdmin
 from saas.schema import errors
+from saas.typing import request_tenant, request_user
 
 from .redirects import is_safe_next
 from .selectors import enabled_protocols, oidc_provider_get, saml_provider_get
@@ -48,7 +49,7 @@ class OidcProviderView(APIView):
     def put(self, request: Request) -> Response:
         data = OidcProviderInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        provider = oidc_provider_update(actor=request.user, **data.validated_data)
+        provider = oidc_provider_update(actor=request_user(request), **data.validated_data)
         return Response(OidcProviderOutSerializer(provider, context={"request": request}).data)
 
 
@@ -68,7 +69,7 @@ class SamlProviderView(APIView):
     def put(self, request: Request) -> Response:
         data = SamlProviderInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        provider = saml_provider_update(actor=request.user, **data.validated_data)
+        provider = saml_provider_update(actor=request_user(request), **data.validated_data)
         return Response(SamlProviderOutSerializer(provider, context={"request": request}).data)
 
 
@@ -84,7 +85,7 @@ class SsoLoginView(AnonymousAPIView):
         responses={200: SsoRedirectSerializer, 404: errors("not_found", description="On the platform host.")},
     )
     def post(self, request: Request) -> Response:
-        if request.tenant is None:
+        if request_tenant(request) is None:
             raise Http404
         data = SsoLoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -126,16 +127,17 @@ class SsoTokenView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        if request.tenant is None:
+        if request_tenant(request) is None:
             raise Http404
         sso = request.session.get("sso_login")
-        if not sso or request.user.role not in TENANT_ROLES:
+        user = request_user(request)
+        if not sso or user.role not in TENANT_ROLES:
             raise exceptions.NotAuthenticated("This session did not sign in through single sign-on.")
         audit.audit_record(
             action="access",
             object_type="user",
-            object_id=request.user.pk,
+            object_id=user.pk,
             changes={"event": "sso_token_exchange", "protocol": sso.get("protocol")},
-            actor=request.user.email,
+            actor=user.email,
         )
-        return Response(token_pair(user=request.user, tenant=request.tenant))
+        return Response(token_pair(user=user, tenant=request_tenant(request)))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -21,6 +21,7 @@ from integrations.errors import CircuitOpenError, PermanentError, RetryableError
 from integrations.http import ServiceClient, ServiceRejected, service_client
 from integrations.models import MESSAGE_STATUS_RANK, Message, MessageStatus, WebhookEvent
 from integrations.services import backoff_delay
+from saas.typing import connection
 from tenants.due import due_mark
 
 logger = logging.getLogger(__name__)

@@ -18,12 +18,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
-from django.db import connection
-
 from integrations.errors import PermanentError
 from integrations.handlers import FetchThenApply, Handler
 from integrations.models import Invoice, Subscription, WebhookEvent
 from integrations.versions import version_advance
+from saas.typing import connection
 from tenants.models import Plan, Tenant
 
 # Statuses in which the subscription's plan applies; anything else (canceled, unpaid...) is `free`.

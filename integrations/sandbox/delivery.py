@@ -7,6 +7,7 @@ platform's verifier is checked against an independent implementation.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import heapq
 import hmac
@@ -90,7 +91,7 @@ class Deliverer:
         for step, (status, reason) in enumerate(outcome_for(message["to"]), start=1):
             self.schedule(
                 start + step * self.delay,
-                lambda status=status, reason=reason: self._send(message, status, reason, attempt=1),
+                functools.partial(self._send, message, status, reason, attempt=1),
             )
 
     def _send(self, message: dict[str, Any], status: str, reason: str | None, *, attempt: int) -> None:

@@ -69,7 +69,7 @@ class Sandbox:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def account_for(self, api_key: str) -> Account | None:
         with self.state.lock:
@@ -229,10 +229,10 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Reply(201 if created else 200, public)
         if method == "GET" and len(rest) == 2 and rest[0] == "messages":
             with state.lock:
-                message = state.messages.get(rest[1])
-            if message is None:
+                found = state.messages.get(rest[1])
+            if found is None:
                 raise _error(404, "no such message")
-            raise _Reply(200, {k: v for k, v in message.items() if k != "api_key"})
+            raise _Reply(200, {k: v for k, v in found.items() if k != "api_key"})
         raise _error(404, "no such route")
 
     # -- control routes -----------------------------------------------------------------------

@@ -4,17 +4,19 @@ django-tenants sets the tenant's schema with a session-level `SET search_path` a
 did (TENANT_LIMIT_SET_CALLS). Behind a transaction pooler a session is not a connection: every
 transaction, and in autocommit every statement, may run on a different server connection, one whose
 search_path another client (another tenant) set last. With `DATABASES["default"]["POOLER"]` set
-(DATABASE_POOLER=pgbouncer), this backend never relies on the session: every statement is sent as
-`SET search_path = <schemas>; <statement>` in one query message (client-side binding, the default
-of Django's psycopg backend), which PgBouncer runs on one server connection and PostgreSQL in one
-implicit transaction. Inside a transaction the SET repeats per statement; it costs a parse, not a
-round trip. An `executemany` in autocommit runs in its own transaction for the same reason.
+(DATABASE_POOLER=pgbouncer) and connected to that address, this backend never relies on the
+session: every statement is sent as `SET search_path = <schemas>; <statement>` in one query
+message (client-side binding, the default of Django's psycopg backend), which PgBouncer runs on
+one server connection and PostgreSQL in one implicit transaction. Inside a transaction the SET
+repeats per statement; it costs a parse, not a round trip. An `executemany` in autocommit runs in
+its own transaction for the same reason.
 
 What else a transaction pooler does not carry across transactions is off too: server-side cursors
 (DISABLE_SERVER_SIDE_CURSORS, settings) and prepared statements (psycopg's `prepare_threshold`).
 The platform takes no session advisory locks and does not LISTEN (its locks live in Redis).
 """
 
+import re
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -25,17 +27,26 @@ from psycopg import sql
 
 from .introspection import SchemaTableIntrospection
 
+# Sent alone, without the SET: transaction control (after an error only ROLLBACK [TO SAVEPOINT] is
+# accepted, so a SET in front of it would fail and the savepoint would never be rolled back), and
+# what PostgreSQL refuses inside a transaction block, which a multi-statement query is.
+_SENT_ALONE = re.compile(
+    r"^\s*(?:SAVEPOINT|RELEASE|ROLLBACK|COMMIT|BEGIN|START\s+TRANSACTION|END|ABORT|VACUUM|REINDEX"
+    r"|(?:CREATE|DROP)\s+DATABASE|(?:CREATE\s+(?:UNIQUE\s+)?|DROP\s+)INDEX\s+CONCURRENTLY)\b",
+    re.IGNORECASE,
+)
+
 
 @cache
 def _pooled_cursor_class(base: type) -> type:
     """`base` (psycopg's client-side cursor, as django-prometheus wraps it) with the schema sent
     along with every statement."""
 
-    class PooledCursor(base):  # type: ignore[misc,valid-type]
+    class PooledCursor(base):
         search_path_statement: Callable[[], str] | None = None
 
         def execute(self, query: Any, params: Any = None, *args: Any, **kwargs: Any) -> Any:
-            if self.search_path_statement is None:
+            if self.search_path_statement is None or (isinstance(query, str) and _SENT_ALONE.match(query)):
                 return super().execute(query, params, *args, **kwargs)
             prefix = self.search_path_statement()
             if params is not None:  # psycopg interpolates `%` in a query that has parameters
@@ -67,11 +78,15 @@ class DatabaseWrapper(tenant_base.DatabaseWrapper):
 
     @property
     def pooled(self) -> bool:
-        """True behind a transaction pooler (settings: DATABASES["default"]["POOLER"])."""
-        return bool(self.settings_dict.get("POOLER"))
+        """True while connected through the transaction pooler: DATABASES["default"]["POOLER"] names
+        its address, so the same settings connected elsewhere (migrations, as the owner role, go to
+        PostgreSQL itself: tenants.roles.connected_as_owner) are not treated as pooled."""
+        address = self.settings_dict.get("POOLER")
+        where = (self.settings_dict.get("HOST") or "", str(self.settings_dict.get("PORT") or ""))
+        return bool(address) and tuple(address) == where
 
     def get_connection_params(self) -> dict[str, Any]:
-        params = super().get_connection_params()
+        params: dict[str, Any] = super().get_connection_params()
         if self.pooled:
             params["cursor_factory"] = _pooled_cursor_class(params["cursor_factory"])
             params["prepare_threshold"] = None  # a prepared statement lives in one server session

@@ -8,7 +8,9 @@ object depends on, and every relation depends on its schema: the relations of on
 index range there, whatever the number of schemas.
 """
 
-from django.db.backends.postgresql.introspection import TableInfo
+from typing import Any
+
+from django.db.backends.postgresql.introspection import TableInfo  # type: ignore[attr-defined]  # not in the stubs
 from django_tenants.postgresql_backend.introspection import DatabaseSchemaIntrospection
 
 _TABLES_OF_SCHEMA = """
@@ -26,7 +28,7 @@ _TABLES_OF_SCHEMA = """
 
 
 class SchemaTableIntrospection(DatabaseSchemaIntrospection):
-    def get_table_list(self, cursor) -> list[TableInfo]:
+    def get_table_list(self, cursor: Any) -> list[TableInfo]:
         """The tables and views of the connection's current schema (django-tenants' meaning)."""
         cursor.execute(_TABLES_OF_SCHEMA, [self.connection.schema_name])
         return [TableInfo(*row) for row in cursor.fetchall() if row[0] not in self.ignored_tables]

@@ -5,7 +5,11 @@ Every other topic module imports `env` (and what else it needs) from here; nothi
 
 from pathlib import Path
 
+import django_stubs_ext
 import environ
+
+# Django's generic classes (ModelAdmin[User], ModelForm[Tenant], ...) take type arguments at run time too.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 

@@ -42,5 +42,6 @@ DATABASE_APP_ROLE = _url_config["USER"]
 # session, and turns off what does not survive a change of server connection between transactions.
 DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
 if DATABASE_POOLER:
-    DATABASES["default"]["POOLER"] = DATABASE_POOLER
+    # The pooler's address: a connection switched elsewhere (the owner role's, direct) is not pooled.
+    DATABASES["default"]["POOLER"] = (_url_config.get("HOST") or "", str(_url_config.get("PORT") or ""))
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True

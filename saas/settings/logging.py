@@ -1,5 +1,7 @@
 """Logs and metrics: one JSON object per log line; Prometheus metrics at /metrics."""
 
+from typing import Any
+
 from .core import DJANGO_ENV, env
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -8,7 +10,7 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 # manage.py commands (other than runserver) default to false, so an operator's terminal and the
 # progress bars of seed_demo, sync_users or create_tenant stay readable; set true to keep them.
 AUDIT_LOG_LINES = env.bool("AUDIT_LOG_LINES", default=True)
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "saas.logging.JsonFormatter"}},

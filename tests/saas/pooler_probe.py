@@ -13,7 +13,7 @@ def main(schemas: list[str], threads_per_schema: int = 3, rounds: int = 150) -> 
     import django
 
     django.setup()
-    from django.db import connection, transaction
+    from django.db import DataError, connection, transaction
     from django_tenants.utils import schema_context
 
     from accounts.models import Role, User
@@ -39,6 +39,13 @@ def main(schemas: list[str], threads_per_schema: int = 3, rounds: int = 150) -> 
                         answers.append(
                             User.objects.get(email=expected).first_name == f"probe-{i}" and expected
                         )
+                    with transaction.atomic():  # an error in a savepoint, rolled back, then on
+                        try:
+                            with transaction.atomic(), connection.cursor() as cursor:
+                                cursor.execute("SELECT 1 / 0")
+                        except DataError:
+                            pass
+                        answers.append(owner_email())
                     with connection.cursor() as cursor:
                         cursor.execute("SELECT current_schema()")
                         answers.append(f"owner@{cursor.fetchone()[0].removeprefix('t_')}.test")

@@ -18,10 +18,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import CommandError
-from django.db import connection
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 from django_tenants.utils import get_public_schema_name, quote_schema_name, schema_exists
 
+from saas.typing import connection
 from tenants.migrating import Outcome, migration_processes, schemas_behind, schemas_migrate
 from tenants.roles import connected_as_owner, schema_grant_app
 
