@@ -15,7 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from integrations.health import service_health
 from saas.ratelimits import RateLimited, counted_by
 
-from .models import ROLE_RANK, Role, User
+from .models import User
+from .roles import is_tenant_admin
 from .services import (
     INVITATION_LINK_INVALID,
     RESET_LINK_INVALID,
@@ -100,7 +101,7 @@ def home_page(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return HttpResponseRedirect("/login/?" + urlencode({"next": request.get_full_path()}))
     user = request.user
-    is_admin = ROLE_RANK.get(user.role, 0) >= ROLE_RANK[Role.ADMIN]  # type: ignore[union-attr]
+    is_admin = is_tenant_admin(user)
     context = {
         "tenant": request.tenant,  # type: ignore[attr-defined]
         "is_admin": is_admin,

@@ -62,8 +62,8 @@ class EndpointAdmin(admin.ModelAdmin):
         )
 
 
-def _actor(request: HttpRequest) -> str:
-    return f"user:{getattr(request.user, 'email', '')}"
+def _actor(request: HttpRequest) -> Any:
+    return request.user
 
 
 @admin.register(WebhookEvent, site=tenant_site)

@@ -17,7 +17,6 @@ What a caller gets:
 from __future__ import annotations
 
 import logging
-import random
 import time
 import uuid
 from datetime import UTC, datetime
@@ -26,6 +25,8 @@ from typing import Any
 
 import requests
 from django.conf import settings
+
+from saas.retry import backoff_delay
 
 from .breaker import CircuitBreaker, breaker_for
 from .errors import PermanentError, RetryableError
@@ -61,11 +62,6 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(tz=UTC))).total_seconds())
-
-
-def backoff_delay(attempt: int, *, base: float, cap: float) -> float:
-    """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1))]."""
-    return random.uniform(0, min(cap, base * (2 ** (attempt - 1))))  # noqa: S311 - jitter, not crypto
 
 
 class ServiceClient:
@@ -150,7 +146,10 @@ class ServiceClient:
             )
             if attempt == self.max_attempts:
                 break
-            delay = retry_after if retry_after is not None else backoff_delay(attempt, base=base, cap=cap)
+            if retry_after is not None:
+                delay = retry_after  # the service said when; within one call that is the wait
+            else:
+                delay = backoff_delay(attempt=attempt, base=base, cap=cap)
             if delay > max_wait:
                 # Don't hold a worker for a long wait: the engine reschedules the event instead.
                 raise RetryableError(problem, retry_after=delay)

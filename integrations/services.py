@@ -8,7 +8,6 @@ import contextlib
 import functools
 import json
 import logging
-import random
 import re
 import time
 import uuid
@@ -22,14 +21,17 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from audit.services import acting_as, audit_record, entries_batched
+from audit.events import AuditEvent
+from audit.services import acting_as, audit_record, entries_batched, object_type_of
+from saas.crypto import secret_encrypt
+from saas.retry import backoff_delay
+from saas.validators import json_problem
 
 from . import metrics
-from .crypto import encrypt
 from .errors import CircuitOpenError, PermanentError, RetryableError
 from .handlers import FetchThenApply, Handler
+from .models import API_KEY_PURPOSE, EventStatus, Service, WebhookEvent
 from .models import Endpoint as Endpoint
-from .models import EventStatus, Service, WebhookEvent
 from .selectors import endpoint_get
 from .signing import generate_secret
 
@@ -90,7 +92,7 @@ def endpoint_update(
     endpoint.enabled = enabled
     endpoint.base_url = base_url
     if api_key is not None:
-        endpoint.api_key_encrypted = encrypt(api_key) if api_key else ""
+        endpoint.api_key_encrypted = secret_encrypt(api_key, purpose=API_KEY_PURPOSE)
     endpoint.save()
     return endpoint
 
@@ -109,7 +111,7 @@ def secret_rotate(*, service: str, actor: Any = None) -> str:
         )
         endpoint.signing_secret = generate_secret()
         endpoint.save()
-        audit_record(action="secret_rotate", object_type="integration", object_id=service)
+        audit_record(event=AuditEvent.SECRET_ROTATE, target=(object_type_of(Endpoint), service))
     return endpoint.signing_secret
 
 
@@ -149,31 +151,6 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # NaN and Infinity: Python reads them, PostgreSQL does not
 
 
-def _check_tree(value: Any, max_depth: int) -> None:
-    """Depth limit and no NUL characters (PostgreSQL's jsonb cannot store \\u0000)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > max_depth:
-            raise InvalidPayload(f"JSON nested deeper than {max_depth} levels.")
-        if isinstance(node, dict):
-            for key, item in node.items():
-                if "\x00" in key:
-                    raise InvalidPayload("JSON must not contain NUL characters.")
-                if isinstance(item, dict | list):
-                    stack.append((item, depth + 1))
-                elif isinstance(item, str) and "\x00" in item:
-                    raise InvalidPayload("JSON must not contain NUL characters.")
-        elif isinstance(node, list):
-            for item in node:
-                if isinstance(item, dict | list):
-                    stack.append((item, depth + 1))
-                elif isinstance(item, str) and "\x00" in item:
-                    raise InvalidPayload("JSON must not contain NUL characters.")
-        elif isinstance(node, str) and "\x00" in node:
-            raise InvalidPayload("JSON must not contain NUL characters.")
-
-
 def _parse_event(item: Any, where: str) -> IncomingEvent:
     errors: dict[str, list[str]] = {}
     if not isinstance(item, dict):
@@ -211,7 +188,9 @@ def webhook_parse(*, body: bytes) -> IncomingBody:
         document = json.loads(text, parse_constant=_no_constants)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise InvalidPayload("The body is not valid JSON.") from exc
-    _check_tree(document, settings.WEBHOOK_MAX_JSON_DEPTH)
+    problem = json_problem(document, max_depth=settings.WEBHOOK_MAX_JSON_DEPTH)
+    if problem:
+        raise InvalidPayload(problem)
     if isinstance(document, dict) and "events" in document:
         items = document["events"]
         if not isinstance(items, list) or not items:
@@ -353,16 +332,15 @@ def events_kick(*, count: int = 1) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-def backoff_delay(*, attempts: int, retry_after: float | None = None) -> float:
-    """Exponential back-off with full jitter: uniform(0, min(cap, base * 2**(attempts-1)))."""
-    ceiling = min(
-        settings.WEBHOOK_BACKOFF_CAP_SECONDS,
-        settings.WEBHOOK_BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0),
+def retry_delay(*, attempts: int, retry_after: float | None = None) -> float:
+    """When a failed event (or message send) is due again: the shared back-off with the webhook
+    settings, never sooner than the service's Retry-After."""
+    return backoff_delay(
+        attempt=attempts,
+        base=settings.WEBHOOK_BACKOFF_BASE_SECONDS,
+        cap=settings.WEBHOOK_BACKOFF_CAP_SECONDS,
+        retry_after=retry_after,
     )
-    delay = random.uniform(0, ceiling)  # noqa: S311  (jitter, not cryptography)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return delay
 
 
 def _handler_for(event: WebhookEvent) -> Handler | None:
@@ -441,7 +419,7 @@ def _fail(step: _Step, exc: Exception, now: datetime) -> float | None:
         event.status, event.next_attempt_at = EventStatus.DEAD, None
         step.outcome = "dead"
         return None
-    delay = backoff_delay(attempts=event.attempts, retry_after=retry_after)
+    delay = retry_delay(attempts=event.attempts, retry_after=retry_after)
     event.status, event.next_attempt_at = EventStatus.RETRYING, now + timedelta(seconds=delay)
     step.outcome = "failed"
     return delay
@@ -778,7 +756,7 @@ def _requeue(queryset: Any) -> list[int]:
     return ids
 
 
-def event_replay(*, event: WebhookEvent, actor: str | None = None) -> WebhookEvent:
+def event_replay(*, event: WebhookEvent, actor: Any = None) -> WebhookEvent:
     """Puts one event back to `received` with its attempts reset and enqueues it. Audited."""
     from saas.exceptions import ApplicationError
 
@@ -786,19 +764,16 @@ def event_replay(*, event: WebhookEvent, actor: str | None = None) -> WebhookEve
         raise ApplicationError("The event is already waiting or being processed.", code="conflict")
     _requeue(WebhookEvent.objects.filter(pk=event.pk))
     audit_record(
-        action="replay",
-        object_type="webhook_event",
-        object_id=event.pk,
-        changes={"service": event.service, "event_id": event.event_id, "from_status": event.status},
+        event=AuditEvent.REPLAY,
+        target=event,
         actor=actor,
+        details={"service": event.service, "event_id": event.event_id, "from_status": event.status},
     )
     event.refresh_from_db()
     return event
 
 
-def events_replay(
-    *, status: str = EventStatus.DEAD, service: str | None = None, actor: str | None = None
-) -> int:
+def events_replay(*, status: str = EventStatus.DEAD, service: str | None = None, actor: Any = None) -> int:
     """Replays every event with `status` (and `service`, if given). Audited once, with the count."""
     if status not in REPLAYABLE:
         from django.core.exceptions import ValidationError
@@ -809,23 +784,23 @@ def events_replay(
         queryset = queryset.filter(service=service)
     ids = _requeue(queryset)
     audit_record(
-        action="replay",
-        object_type="webhook_event",
-        changes={"status": status, "service": service, "requeued": len(ids)},
+        event=AuditEvent.REPLAY,
+        target=(object_type_of(WebhookEvent), None),
         actor=actor,
+        details={"status": status, "service": service, "requeued": len(ids)},
     )
     return len(ids)
 
 
-def events_replay_ids(*, ids: list[int], actor: str | None = None) -> int:
+def events_replay_ids(*, ids: list[int], actor: Any = None) -> int:
     """Replays the listed events that are replayable (admin actions). Audited once."""
     requeued = _requeue(WebhookEvent.objects.filter(id__in=ids, status__in=REPLAYABLE))
     if requeued:
         audit_record(
-            action="replay",
-            object_type="webhook_event",
-            changes={"ids": requeued, "requeued": len(requeued)},
+            event=AuditEvent.REPLAY,
+            target=(object_type_of(WebhookEvent), None),
             actor=actor,
+            details={"ids": requeued, "requeued": len(requeued)},
         )
     return len(requeued)
 

@@ -1,6 +1,7 @@
 """Webhook intake (a plain Django view over the raw body), events API and integration settings."""
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -13,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.events import AuditEvent
 from audit.security import security_event_record
 from saas.exceptions import error_response
 from saas.permissions import IsTenantAdmin
@@ -89,7 +91,7 @@ def webhook_intake(request: HttpRequest, service: str) -> HttpResponse:
         _verify(service, request, body)
     except InvalidSignature as exc:
         security_event_record(
-            kind="webhook_bad_signature", details={"service": service, "reason": str(exc)[:200]}
+            kind=AuditEvent.WEBHOOK_BAD_SIGNATURE, details={"service": service, "reason": str(exc)[:200]}
         )
         return _refuse(service, "invalid_signature", "invalid_signature", f"Signature refused: {exc}.", 401)
     except DatabaseError:
@@ -200,9 +202,9 @@ class EventDetailView(APIView):
         return Response(WebhookEventSerializer(event).data)
 
 
-def _actor(request: Request) -> str:
-    label = getattr(request.user, "audit_label", None)  # an API key: `apikey:<name>`
-    return str(label) if label else f"user:{getattr(request.user, 'email', '')}"
+def _actor(request: Request) -> Any:
+    """Who replays: the user (or API key) itself, so the trail names it as everywhere else."""
+    return request.user
 
 
 class EventReplayView(APIView):

@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from audit.events import AuditEvent
 from audit.services import audit_record
 from tenants.selectors import tenant_base_url, tenant_current
 
@@ -131,17 +132,15 @@ def _done(email: Email, status: str, error: str = "") -> None:
     )
     if status == EmailStatus.SENT:
         audit_record(
-            action="email_sent",
-            object_type="emails.email",
-            object_id=str(email.pk),
-            changes={"kind": email.kind, "to": email.to, "attempts": email.attempts},
+            event=AuditEvent.EMAIL_SENT,
+            target=email,
+            details={"kind": email.kind, "to": email.to, "attempts": email.attempts},
         )
     elif status == EmailStatus.FAILED:
         audit_record(
-            action="email_failed",
-            object_type="emails.email",
-            object_id=str(email.pk),
-            changes={"kind": email.kind, "to": email.to, "attempts": email.attempts, "error": error[:500]},
+            event=AuditEvent.EMAIL_FAILED,
+            target=email,
+            details={"kind": email.kind, "to": email.to, "attempts": email.attempts, "error": error[:500]},
         )
 
 

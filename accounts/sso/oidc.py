@@ -24,7 +24,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
-from .models import OidcProvider, Protocol
+from saas.crypto import secret_decrypt
+
+from .models import CLIENT_SECRET_PURPOSE, OidcProvider, Protocol
 from .redirects import safe_next
 from .selectors import oidc_provider_get
 from .services import ExternalIdentity, SSORefused, sso_attempt_check, sso_refusal_record, sso_user_resolve
@@ -100,10 +102,8 @@ def discovery_fetch(*, issuer: str, use_cache: bool = True) -> dict[str, Any]:
 
 def tenant_oidc_settings(provider: OidcProvider | None = None) -> tuple[OidcProvider, dict[str, Any]]:
     """The mozilla-django-oidc settings of the current tenant's provider (SSORefused when off)."""
-    from .crypto import secret_decrypt
-
     provider = provider or oidc_provider_get()
-    secret = secret_decrypt(provider.client_secret_encrypted)
+    secret = secret_decrypt(provider.client_secret_encrypted, purpose=CLIENT_SECRET_PURPOSE)
     if not provider.enabled or not provider.issuer or not provider.client_id or not secret:
         raise SSORefused("not_configured")
     doc = discovery_fetch(issuer=provider.issuer)

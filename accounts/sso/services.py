@@ -6,7 +6,6 @@ password account) cannot take over an account by asserting the same address.
 """
 
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,17 +14,28 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import ROLE_RANK, TENANT_ROLES, Role, User
-from accounts.services import auth_login_record, auth_sso_attempt_check, normalize_email, user_create
+from accounts.models import User
+from accounts.roles import TENANT_ROLES, Role, role_rank
+from accounts.services import (
+    auth_login_record,
+    auth_sso_attempt_check,
+    normalize_email,
+    sso_actor,
+    user_create,
+    user_update,
+)
 from audit import services as audit
+from audit.events import AuditEvent
 from audit.security import security_event_record
+from saas.crypto import secret_encrypt
+from saas.exceptions import ApplicationError
 from saas.ratelimits import RateLimited
+from saas.validators import is_hostname
 
-from .models import OidcProvider, Protocol, SamlProvider, SsoIdentity
+from .models import CLIENT_SECRET_PURPOSE, OidcProvider, SamlProvider, SsoIdentity
 
 logger = logging.getLogger(__name__)
 
-_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
 REFUSAL_MESSAGES = {
     "not_configured": "Single sign-on is not set up for this organisation.",
     "state_mismatch": "The sign-in attempt expired or did not start here. Please try again.",
@@ -87,12 +97,6 @@ class ExternalIdentity:
 # ---------------------------------------------------------------------------------------------
 # Provider configuration
 # ---------------------------------------------------------------------------------------------
-def _actor_rank(actor: Any) -> int:
-    if getattr(actor, "is_platform_admin", False):
-        return ROLE_RANK[Role.OWNER]
-    return ROLE_RANK.get(getattr(actor, "role", ""), 0)
-
-
 def _clean_common(*, actor: Any, role_map: Any, default_role: Any, allowed_domains: Any) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     if not isinstance(role_map, dict) or not all(
@@ -103,12 +107,12 @@ def _clean_common(*, actor: Any, role_map: Any, default_role: Any, allowed_domai
     if default_role not in TENANT_ROLES:
         errors["default_role"] = ["Choose one of: owner, admin, member."]
     granted = [*role_map.values(), default_role] if default_role in TENANT_ROLES else [*role_map.values()]
-    if any(ROLE_RANK[r] > _actor_rank(actor) for r in granted):
+    if any(role_rank(r) > role_rank(actor) for r in granted):
         errors.setdefault("role_map", []).append("Nobody can grant a role above their own.")
     domains: list[str] = []
     for raw in allowed_domains if isinstance(allowed_domains, list) else [None]:
         domain = str(raw).strip().lower().lstrip("@") if isinstance(raw, str) else ""
-        if not _DOMAIN_RE.match(domain):
+        if not is_hostname(domain):
             errors.setdefault("allowed_domains", []).append(f"{raw!r} is not a domain name.")
         elif domain not in domains:
             domains.append(domain)
@@ -117,26 +121,12 @@ def _clean_common(*, actor: Any, role_map: Any, default_role: Any, allowed_domai
     return {"role_map": dict(role_map), "default_role": default_role, "allowed_domains": domains}
 
 
-def _audit_provider(protocol: str, before: dict[str, Any], after: dict[str, Any]) -> None:
-    changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
-    if changes:
-        audit.audit_record(action="update", object_type="sso_provider", object_id=protocol, changes=changes)
-
-
-def _snapshot(provider: Any, fields: list[str]) -> dict[str, Any]:
-    return {f: getattr(provider, f) for f in fields}
-
-
 def oidc_provider_update(*, actor: Any, client_secret: str | None = None, **data: Any) -> OidcProvider:
     """Saves the tenant's OIDC provider; checks the issuer's discovery document when enabled; audited."""
-    from .crypto import secret_encrypt
     from .oidc import discovery_fetch, validate_issuer
     from .selectors import oidc_provider_get
 
     provider = oidc_provider_get()
-    fields = ["enabled", "issuer", "client_id", "scopes", "claim_email", "claim_groups", "role_map"]
-    fields += ["default_role", "allowed_domains", "jit"]
-    before = _snapshot(provider, fields)
     common = _clean_common(
         actor=actor,
         role_map=data.get("role_map", {}),
@@ -156,9 +146,8 @@ def oidc_provider_update(*, actor: Any, client_secret: str | None = None, **data
     provider.jit = bool(data.get("jit", True))
     for key, value in common.items():
         setattr(provider, key, value)
-    secret_changed = client_secret is not None
-    if secret_changed:
-        provider.client_secret_encrypted = secret_encrypt(client_secret or "")
+    if client_secret is not None:
+        provider.client_secret_encrypted = secret_encrypt(client_secret or "", purpose=CLIENT_SECRET_PURPOSE)
 
     errors: dict[str, list[str]] = {}
     if issuer:
@@ -179,11 +168,7 @@ def oidc_provider_update(*, actor: Any, client_secret: str | None = None, **data
                 errors["issuer"] = [f"Could not read the provider's discovery document ({exc.detail})."]
     if errors:
         raise ValidationError(errors)
-    provider.save()
-    after = _snapshot(provider, fields)
-    if secret_changed:
-        before["client_secret"], after["client_secret"] = "(hidden)", "(changed)"
-    _audit_provider(Protocol.OIDC, before, after)
+    provider.save()  # audited by auditlog (the client secret masked)
     return provider
 
 
@@ -193,10 +178,6 @@ def saml_provider_update(*, actor: Any, **data: Any) -> SamlProvider:
     from .selectors import saml_provider_get
 
     provider = saml_provider_get()
-    fields = ["enabled", "idp_metadata_url", "idp_entity_id", "attribute_email", "attribute_groups"]
-    fields += ["role_map", "default_role", "allowed_domains", "jit", "allow_idp_initiated"]
-    before = _snapshot(provider, fields)
-    before["idp_metadata_xml"] = "(xml)" if provider.idp_metadata_xml else ""
     common = _clean_common(
         actor=actor,
         role_map=data.get("role_map", {}),
@@ -234,10 +215,7 @@ def saml_provider_update(*, actor: Any, **data: Any) -> SamlProvider:
     provider.allow_idp_initiated = bool(data.get("allow_idp_initiated", False))
     for key, value in common.items():
         setattr(provider, key, value)
-    provider.save()
-    after = _snapshot(provider, fields)
-    after["idp_metadata_xml"] = "(xml)" if xml else ""
-    _audit_provider(Protocol.SAML, before, after)
+    provider.save()  # audited by auditlog
     return provider
 
 
@@ -248,7 +226,7 @@ def sso_refusal_record(*, protocol: str, reason: str, detail: str = "", issuer: 
     """Audits a refused SSO sign-in with its reason (no personal data beyond what the IdP sent)."""
     logger.info("sso refused", extra={"protocol": protocol, "reason": reason, "detail": detail[:300]})
     security_event_record(  # anyone can send a forged answer: bounded under a flood
-        kind="sso_refused",
+        kind=AuditEvent.SSO_REFUSED,
         object_type="sso_login",
         details={"protocol": protocol, "reason": reason, "detail": detail[:300]},
         actor=f"sso:{protocol}:{issuer}" if issuer else f"sso:{protocol}",
@@ -268,38 +246,31 @@ def role_for_groups(*, groups: list[str], role_map: dict[str, str], default_role
     mapped = [role_map[g] for g in groups if g in role_map and role_map[g] in TENANT_ROLES]
     if not mapped:
         return default_role
-    return max(mapped, key=lambda r: ROLE_RANK[r])
+    return max(mapped, key=role_rank)
 
 
 def _email_domain_ok(email: str, allowed: list[str]) -> bool:
     return not allowed or email.rsplit("@", 1)[-1] in allowed
 
 
-def _apply_role(*, user: User, role: str, identity: ExternalIdentity) -> None:
+def _apply_role(*, user: User, role: str, identity: ExternalIdentity) -> User:
+    """Re-applies the IdP's role through `user_update` (the last owner stays one: the sign-in goes
+    on with the current role, and the refusal is audited)."""
     if user.role == role:
-        return
-    if (
-        user.role == Role.OWNER
-        and not User.objects.filter(role=Role.OWNER, is_active=True).exclude(pk=user.pk).exists()
-    ):
+        return user
+    actor = sso_actor(protocol=identity.protocol, issuer=identity.issuer)
+    try:
+        return user_update(actor=actor, user=user, role=role)
+    except ApplicationError as exc:
+        if exc.code != "conflict":
+            raise
         audit.audit_record(
-            action="update",
-            object_type="user",
-            object_id=user.pk,
-            changes={"event": "sso_role_change_refused", "role": [user.role, role], "reason": "last_owner"},
-            actor=f"sso:{identity.protocol}:{identity.issuer}",
+            event=AuditEvent.SSO_ROLE_CHANGE_REFUSED,
+            target=user,
+            actor=actor,
+            details={"role": [user.role, role], "reason": "last_owner"},
         )
-        return
-    old = user.role
-    user.role = role
-    user.save(update_fields=["role", "updated_at"])
-    audit.audit_record(
-        action="update",
-        object_type="user",
-        object_id=user.pk,
-        changes={"role": [old, role], "source": f"sso:{identity.protocol}"},
-        actor=f"sso:{identity.protocol}:{identity.issuer}",
-    )
+        return user
 
 
 def sso_user_resolve(*, provider: OidcProvider | SamlProvider, identity: ExternalIdentity) -> User:
@@ -320,7 +291,7 @@ def sso_user_resolve(*, provider: OidcProvider | SamlProvider, identity: Externa
     role = role_for_groups(
         groups=identity.groups, role_map=provider.role_map, default_role=provider.default_role
     )
-    actor = f"sso:{identity.protocol}:{identity.issuer}"
+    actor = sso_actor(protocol=identity.protocol, issuer=identity.issuer)
     try:
         with transaction.atomic():
             link = (
@@ -341,6 +312,7 @@ def sso_user_resolve(*, provider: OidcProvider | SamlProvider, identity: Externa
                     first_name=identity.first_name[:150],
                     last_name=identity.last_name[:150],
                     validate=False,
+                    actor=actor,
                 )
                 link = SsoIdentity.objects.create(
                     user=user,
@@ -349,18 +321,11 @@ def sso_user_resolve(*, provider: OidcProvider | SamlProvider, identity: Externa
                     subject=identity.subject,
                     email=email,
                 )
-                audit.audit_record(
-                    action="create",
-                    object_type="user",
-                    object_id=user.pk,
-                    changes={"event": "sso_jit", "email": email, "role": role, "protocol": identity.protocol},
-                    actor=actor,
-                )
             else:
                 user = link.user
                 if not user.is_active:
                     raise SSORefused("user_inactive", user.email)
-                _apply_role(user=user, role=role, identity=identity)
+                user = _apply_role(user=user, role=role, identity=identity)
             link.email = email
             link.last_login_at = timezone.now()
             link.save(update_fields=["email", "last_login_at"])

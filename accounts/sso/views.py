@@ -16,6 +16,7 @@ from accounts.serializers import TokenPairSerializer
 from accounts.tokens import token_pair
 from accounts.views import AnonymousAPIView
 from audit import services as audit
+from audit.events import AuditEvent
 from saas.permissions import IsTenantAdmin
 from saas.schema import errors
 
@@ -132,10 +133,9 @@ class SsoTokenView(APIView):
         if not sso or request.user.role not in TENANT_ROLES:
             raise exceptions.NotAuthenticated("This session did not sign in through single sign-on.")
         audit.audit_record(
-            action="access",
-            object_type="user",
-            object_id=request.user.pk,
-            changes={"event": "sso_token_exchange", "protocol": sso.get("protocol")},
-            actor=request.user.email,
+            event=AuditEvent.SSO_TOKEN_EXCHANGE,
+            target=request.user,
+            actor=request.user,
+            details={"protocol": sso.get("protocol")},
         )
         return Response(token_pair(user=request.user, tenant=request.tenant))

@@ -8,12 +8,14 @@ from types import ModuleType
 
 from django.conf import settings
 
+from integrations.models import Service
+
 from . import communication_service, payment_service, user_service
 
 PROVIDERS: dict[str, ModuleType] = {
-    "user-service": user_service,
-    "payment-service": payment_service,
-    "communication-service": communication_service,
+    Service.USER: user_service,
+    Service.PAYMENT: payment_service,
+    Service.COMMUNICATION: communication_service,
 }
 
 if getattr(settings, "WEBHOOK_TEST_EVENT_TYPES", False):

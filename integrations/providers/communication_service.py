@@ -20,7 +20,7 @@ from audit.services import acting_as
 from integrations.errors import CircuitOpenError, PermanentError, RetryableError
 from integrations.http import ServiceClient, ServiceRejected, service_client
 from integrations.models import MESSAGE_STATUS_RANK, Message, MessageStatus, WebhookEvent
-from integrations.services import backoff_delay
+from integrations.services import retry_delay
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def _send_one(client: ServiceClient, message: Message) -> None:
             _send_failed(message, f"not sent after {message.send_attempts} attempts: {message.send_error}")
             return
         retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
-        delay = backoff_delay(attempts=message.send_attempts, retry_after=retry_after)
+        delay = retry_delay(attempts=message.send_attempts, retry_after=retry_after)
         pending.update(
             next_send_at=timezone.now() + timedelta(seconds=delay),
             send_attempts=message.send_attempts,

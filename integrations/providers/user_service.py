@@ -6,20 +6,22 @@ sign these events, so they may do no more than an admin could: write only the us
 created (matched by `external_id`, never by email), never an owner, never a role above `admin`.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError
 from django.db.models import Q
 
 from accounts.models import Role, User
-from accounts.services import normalize_email
+from accounts.services import USER_SERVICE_ACTOR, normalize_email, user_create, user_deactivate, user_update
 from integrations.errors import PermanentError
 from integrations.handlers import FetchThenApply, Handler
 from integrations.models import WebhookEvent
 from integrations.versions import version_advance, version_advance_and_fetch
+from saas.exceptions import ApplicationError
 
 # A webhook may set these roles; owners are only ever made inside the platform.
 SYNCABLE_ROLES = (Role.ADMIN, Role.MEMBER)
@@ -77,31 +79,39 @@ def user_upsert(*, event: WebhookEvent, profile: dict[str, Any] | None = None) -
         )
     if holder is not None:
         raise PermanentError("another user already has this email")
-    if user is None:
-        user = User(
-            email=fields["email"],
-            role=fields["role"] or Role.MEMBER,
-            first_name=fields["first_name"],
-            last_name=fields["last_name"],
-            external_id=fields["external_id"],
-        )
-        user.set_unusable_password()  # synced users sign in through SSO or a password reset
-    else:
-        if user.role == Role.OWNER:
-            raise PermanentError(
-                f"user {fields['external_id']} is an owner of this tenant: "
-                "the user service may not change owners"
+    with _refusals_permanent(fields["external_id"]):
+        if user is None:
+            # Synced users get an unusable password: they sign in through SSO or a password reset.
+            return user_create(
+                actor=USER_SERVICE_ACTOR,
+                email=fields["email"],
+                password=None,
+                role=fields["role"] or Role.MEMBER,
+                first_name=fields["first_name"],
+                last_name=fields["last_name"],
+                external_id=fields["external_id"],
+                savepoint=False,  # the engine undoes a failed handler (see user_create)
             )
-        user.email = fields["email"]
-        user.first_name = fields["first_name"]
-        user.last_name = fields["last_name"]
-        if fields["role"]:
-            user.role = fields["role"]
+        changes = {k: fields[k] for k in ("email", "first_name", "last_name")}
+        return user_update(
+            actor=USER_SERVICE_ACTOR,
+            user=user,
+            **changes,
+            **({"role": fields["role"]} if fields["role"] else {}),
+            savepoint=False,
+        )
+
+
+@contextmanager
+def _refusals_permanent(external_id: str) -> Iterator[None]:
+    """The accounts rules refuse (an owner, a role above admin, a taken email): the event is dead
+    with the reason, never retried."""
     try:
-        user.save()  # the engine's savepoint around the handler undoes a refused save
-    except IntegrityError as exc:
-        raise PermanentError("another user already has this email") from exc
-    return user
+        yield
+    except ApplicationError as exc:
+        raise PermanentError(f"user {external_id}: {exc.message}") from exc
+    except ValidationError as exc:
+        raise PermanentError(f"user {external_id}: {'; '.join(exc.messages)}") from exc
 
 
 def user_updated(event: WebhookEvent) -> None:
@@ -160,12 +170,8 @@ def user_deleted(event: WebhookEvent) -> None:
         event.stale = True
         return
     for user in User.objects.filter(external_id=str(external_id), is_active=True):
-        if user.role == Role.OWNER:
-            raise PermanentError(
-                f"user {external_id} is an owner of this tenant: the user service may not deactivate owners"
-            )
-        user.is_active = False  # saved row by row so the audit trail sees the change
-        user.save(update_fields=["is_active", "updated_at"])
+        with _refusals_permanent(str(external_id)):
+            user_deactivate(actor=USER_SERVICE_ACTOR, user=user, savepoint=False)
 
 
 HANDLERS: dict[str, Handler] = {

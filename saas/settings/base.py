@@ -431,6 +431,8 @@ SAML_CSP_HANDLER = ""  # no django-csp; responses carry no inline script
 # ---------------------------------------------------------------------------------------------
 # API keys of integrations are encrypted with a key derived from this (SECRET_KEY by default).
 INTEGRATIONS_ENCRYPTION_KEY = env.str("INTEGRATIONS_ENCRYPTION_KEY", default=SECRET_KEY)
+# Rotation: the old key moves here; stored API keys open with any, new ones are sealed with the first.
+INTEGRATIONS_ENCRYPTION_KEY_FALLBACKS = env.list("INTEGRATIONS_ENCRYPTION_KEY_FALLBACKS", default=[])
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_MAX_BATCH = env.int("WEBHOOK_MAX_BATCH", default=1000)
 WEBHOOK_MAX_JSON_DEPTH = env.int("WEBHOOK_MAX_JSON_DEPTH", default=32)

@@ -21,6 +21,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from accounts.services import user_create
+from integrations.service_names import SERVICES
 from tests.conftest import PASSWORD, ROOT, _answers, access_token, free_port, subprocess_env, wait_for
 
 if os.environ.get("SAAS_FUZZ") != "1":
@@ -67,7 +68,7 @@ def _make_tenant(slug: str) -> FuzzTenant:
         admin = user_create(email=f"admin@{slug}.test", password=PASSWORD, role=Role.ADMIN, validate=False)
         for i in range(3):
             user_create(email=f"member{i}@{slug}.test", password=PASSWORD, role=Role.MEMBER, validate=False)
-        for service in ("user-service", "payment-service", "communication-service"):
+        for service in SERVICES:
             endpoint_ensure(service=service)
         for i in range(3):
             WebhookEvent.objects.create(

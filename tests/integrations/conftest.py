@@ -3,7 +3,6 @@
 import json
 import signal
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,8 +12,9 @@ import requests
 from django_tenants.utils import schema_context
 
 from integrations.sandbox import Sandbox
+from integrations.service_names import SERVICES
 from integrations.services import endpoint_ensure
-from integrations.signing import sign
+from integrations.signing import signed_headers
 from saas.celery import app
 from tests.conftest import start_worker
 
@@ -29,18 +29,6 @@ def event(
         "type": type_,
         "occurred_at": occurred_at or "2025-01-01T00:00:00+00:00",
         "data": payload,
-    }
-
-
-def signed_headers(
-    secret: str, body: bytes, *, msg_id: str | None = None, timestamp: int | None = None
-) -> dict[str, str]:
-    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
     }
 
 
@@ -128,7 +116,7 @@ class SandboxControl:
         response.raise_for_status()
 
     def clear_faults(self) -> None:
-        for service in ("user-service", "payment-service", "communication-service"):
+        for service in SERVICES:
             self.fault(service, error_rate=0, latency_ms=0)
 
     def state(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from accounts.models import Role, User
 from integrations import http
 from integrations.models import EventStatus, Invoice, Message, Subscription, WebhookEvent
 from integrations.providers.communication_service import message_id_for
+from integrations.service_names import SERVICES
 from integrations.services import endpoint_update, events_process, webhook_parse, webhook_receive
 from tenants.models import Tenant
 
@@ -52,7 +53,7 @@ def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def configure(sandbox: SandboxControl, *services: str, key: str = "key-a") -> None:
-    for service in services or ("user-service", "payment-service", "communication-service"):
+    for service in services or SERVICES:
         endpoint_update(service=service, enabled=True, base_url=sandbox.base_url(service), api_key=key)
 
 

@@ -9,6 +9,7 @@ from django_tenants.utils import schema_context
 from accounts.models import Role
 from integrations import http
 from integrations.models import EventStatus
+from integrations.service_names import SERVICES
 from integrations.services import endpoint_update
 from tenants.models import Tenant
 from tests.conftest import TenantClient, access_token
@@ -28,7 +29,7 @@ def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def configure(tenant: Tenant, sandbox: SandboxControl) -> None:
     with schema_context(tenant.schema_name):
-        for service in ("user-service", "payment-service", "communication-service"):
+        for service in SERVICES:
             endpoint_update(service=service, enabled=True, base_url=sandbox.base_url(service), api_key="k")
 
 

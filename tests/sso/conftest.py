@@ -71,12 +71,7 @@ def audit_log(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
 
     def record(**kw: Any) -> None:
-        changes = dict(kw.get("changes") or {})
-        event = kw.get("event") or (
-            kw["action"] if kw["action"] not in ("create", "update", "delete", "access") else ""
-        )
-        if event:
-            changes.setdefault("event", event)
+        changes = {**(kw.get("details") or {}), "event": str(kw["event"])}
         calls.append({**kw, "changes": changes})
 
     for module in (audit_services, accounts_services, audit_security):

@@ -9,6 +9,7 @@ from django.db import close_old_connections
 from django_tenants.utils import schema_context
 
 from integrations.sandbox import Account, Sandbox
+from integrations.service_names import SERVICES
 from tenants.selectors import tenant_with_schema_list
 
 
@@ -80,7 +81,7 @@ class Command(BaseCommand):
             account_resolver=TenantAccounts(tenants, options["platform_url"]),
         )
         self.stdout.write(
-            f"Sandbox on {sandbox.url}: /user-service, /payment-service, /communication-service "
+            f"Sandbox on {sandbox.url}: {', '.join('/' + s for s in SERVICES)} "
             f"(faults: POST {sandbox.url}/_faults, state: GET {sandbox.url}/_state); "
             f"message webhooks -> {options['platform_url']} for {', '.join(tenants)}"
         )

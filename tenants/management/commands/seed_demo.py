@@ -8,6 +8,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.models import Role, User
 from accounts.services import user_create
+from integrations.service_names import SERVICES
 from tenants.models import Plan, Tenant
 from tenants.services import tenant_create
 
@@ -44,7 +45,7 @@ class Command(BaseCommand):
 
         tenant = Tenant.objects.get(slug=settings.DEMO_TENANT_SLUG)
         with schema_context(tenant.schema_name):
-            for service in ("user-service", "payment-service", "communication-service"):
+            for service in SERVICES:
                 if endpoint_ensure(service=service).base_url:
                     continue
                 endpoint_update(
