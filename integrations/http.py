@@ -25,11 +25,13 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from django.db import connection
 
 from saas.retry import backoff_delay
 
 from .breaker import CircuitBreaker, breaker_for
 from .errors import PermanentError, RetryableError
+from .selectors import endpoint_get
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,17 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(tz=UTC))).total_seconds())
+
+
+def retry_delay(*, attempts: int, retry_after: float | None = None) -> float:
+    """When a failed event (or message send) is due again: the shared back-off with the webhook
+    settings, never sooner than the service's Retry-After."""
+    return backoff_delay(
+        attempt=attempts,
+        base=settings.WEBHOOK_BACKOFF_BASE_SECONDS,
+        cap=settings.WEBHOOK_BACKOFF_CAP_SECONDS,
+        retry_after=retry_after,
+    )
 
 
 class ServiceClient:
@@ -171,9 +184,6 @@ def service_client(service: str) -> ServiceClient | None:
 
     The breaker key is the current schema, so a tenant's failures never open another's breaker.
     """
-    from django.db import connection
-
-    from .selectors import endpoint_get
 
     endpoint = endpoint_get(service=service)
     if endpoint is None or not endpoint.enabled or not endpoint.base_url:

@@ -4,50 +4,46 @@ Tasks sent from a tenant's request or from `schema_context` carry that schema (t
 and run inside it; the periodic ones start in public and dispatch one task per tenant schema.
 """
 
+import logging
+import uuid
+
 from celery import shared_task
+
+from tenants.models import TenantStatus
+from tenants.selectors import tenant_with_schema_list
+
+from .errors import CircuitOpenError, PermanentError, RetryableError
+from .providers.communication_service import messages_send
+from .services import events_process, events_process_pending, events_purge, events_sweep, messages_sweep
+from .sync import SyncNotConfigured, users_sync
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def process_events(event_ids: list[int]) -> None:
-    from .services import events_process
-
     events_process(event_ids=event_ids)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def process_pending() -> int:
-    from .services import events_process_pending
-
     return events_process_pending()
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_tenant() -> int:
-    from .services import events_sweep, messages_sweep
-
     return events_sweep() + messages_sweep()
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def send_messages(message_ids: list[str]) -> None:
-    import uuid
-
-    from .providers.communication_service import messages_send
-
     messages_send(message_ids=[uuid.UUID(pk) for pk in message_ids], due_only=True)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def purge_tenant() -> int:
-    from .services import events_purge
-
     return events_purge()
 
 
 def _active_schemas() -> list[str]:
-    from tenants.models import TenantStatus
-    from tenants.selectors import tenant_with_schema_list
-
     return list(tenant_with_schema_list(status=TenantStatus.ACTIVE).values_list("schema_name", flat=True))
 
 
@@ -77,10 +73,6 @@ def purge_all_tenants() -> int:
 @shared_task(acks_late=True, ignore_result=True)
 def sync_users_tenant() -> None:
     """One tenant's reconciliation; a failed run is resumed by the next one."""
-    import logging
-
-    from .errors import CircuitOpenError, PermanentError, RetryableError
-    from .sync import SyncNotConfigured, users_sync
 
     try:
         users_sync()

@@ -19,6 +19,12 @@ BODY_IMPORTS_ALLOWED = {
     ("accounts.apikeys.apps", "ready"): "AppConfig.ready: models after the registry",
     ("integrations.apps", "ready"): "AppConfig.ready: models and metric collectors after the registry",
     ("audit.apps", "ready"): "AppConfig.ready: Celery hooks, and the writer handed to the manager",
+    # A cycle through DRF: saas.exceptions imports rest_framework.views, whose APIView reads
+    # DEFAULT_AUTHENTICATION_CLASSES at import, whose modules import saas.ratelimits.
+    ("saas.ratelimits", "too_many"): "saas.exceptions -> DRF views -> our authentication -> here",
+    ("accounts.mail.services", "_send_task"): "services send tasks; tasks import services at their top",
+    ("integrations.services", "_task"): "services send tasks; tasks import services at their top",
+    ("accounts.apikeys.services", "api_key_create"): "accounts.services -> DRF views -> API-key auth -> here",
 }
 
 

@@ -8,32 +8,28 @@ import uuid
 
 from celery import shared_task
 
+from tenants.models import TenantStatus
+from tenants.selectors import tenant_with_schema_list
+
+from .services import emails_purge, emails_send, emails_sweep
+
 
 @shared_task(acks_late=True, ignore_result=True)
 def email_send_task(email_ids: list[str]) -> None:
-    from .services import emails_send
-
     emails_send(email_ids=[uuid.UUID(pk) for pk in email_ids])
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def emails_sweep_task() -> int:
-    from .services import emails_sweep
-
     return emails_sweep()
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def emails_purge_task() -> int:
-    from .services import emails_purge
-
     return emails_purge()
 
 
 def _active_schemas() -> list[str]:
-    from tenants.models import TenantStatus
-    from tenants.selectors import tenant_with_schema_list
-
     return list(tenant_with_schema_list(status=TenantStatus.ACTIVE).values_list("schema_name", flat=True))
 
 

@@ -20,6 +20,7 @@ from audit.events import AuditEvent
 from saas.permissions import IsTenantAdmin
 from saas.schema import errors
 
+from .providers import oidc_provider_update, saml_provider_update
 from .redirects import is_safe_next
 from .selectors import enabled_protocols, oidc_provider_get, saml_provider_get
 from .serializers import (
@@ -30,7 +31,6 @@ from .serializers import (
     SsoLoginSerializer,
     SsoRedirectSerializer,
 )
-from .services import oidc_provider_update, saml_provider_update
 
 
 class OidcProviderView(APIView):

@@ -18,9 +18,8 @@ from django.utils import timezone
 from accounts.models import User
 from audit.services import acting_as
 from integrations.errors import CircuitOpenError, PermanentError, RetryableError
-from integrations.http import ServiceClient, ServiceRejected, service_client
+from integrations.http import ServiceClient, ServiceRejected, retry_delay, service_client
 from integrations.models import MESSAGE_STATUS_RANK, Message, MessageStatus, WebhookEvent
-from integrations.services import retry_delay
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,12 @@ from accounts.models import Role, User
 from accounts.services import USER_SERVICE_ACTOR, normalize_email, user_create, user_deactivate, user_update
 from integrations.errors import PermanentError
 from integrations.handlers import FetchThenApply, Handler
+from integrations.http import fetch_or_none
 from integrations.models import WebhookEvent
 from integrations.versions import version_advance, version_advance_and_fetch
 from saas.exceptions import ApplicationError
+
+from .communication_service import welcome_queue
 
 # A webhook may set these roles; owners are only ever made inside the platform.
 SYNCABLE_ROLES = (Role.ADMIN, Role.MEMBER)
@@ -128,7 +131,6 @@ def user_fetch(*, external_id: str) -> dict[str, Any] | None:
     """`GET {base_url}/users/{id}`: the service's current profile, None when unknown or unconfigured.
 
     Timeouts, 5xx and an open breaker propagate (the engine retries or reschedules the event)."""
-    from integrations.http import fetch_or_none
 
     return fetch_or_none("user-service", f"/users/{quote(external_id, safe='')}")
 
@@ -145,7 +147,6 @@ def user_created(event: WebhookEvent, profile: dict[str, Any] | None) -> None:
 
     Stale (a newer event for the user was applied first): nothing is overwritten, but the user
     still gets a welcome if it exists, is active and never had one."""
-    from .communication_service import welcome_queue
 
     user = user_upsert(event=event, profile=profile)
     if user is None:

@@ -10,6 +10,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from integrations.errors import CircuitOpenError, PermanentError, RetryableError
+from integrations.http import retry_delay
 from integrations.models import EventStatus, WebhookEvent
 from integrations.providers import PROVIDERS, user_service
 from integrations.services import (
@@ -18,7 +19,6 @@ from integrations.services import (
     events_process_pending,
     events_purge,
     events_sweep,
-    retry_delay,
     webhook_parse,
     webhook_receive,
 )

@@ -14,7 +14,7 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from accounts import services as accounts_services
-from accounts.sso.services import oidc_provider_update, saml_provider_update
+from accounts.sso.providers import oidc_provider_update, saml_provider_update
 from audit import security as audit_security
 from audit import services as audit_services
 from tenants.models import Tenant

@@ -9,6 +9,7 @@ from django.db import close_old_connections
 from django_tenants.utils import schema_context
 
 from integrations.sandbox import Account, Sandbox
+from integrations.selectors import endpoint_get, signing_secrets
 from integrations.service_names import SERVICES
 from tenants.selectors import tenant_with_schema_list
 
@@ -35,8 +36,6 @@ class TenantAccounts:
         return account
 
     def _lookup(self, api_key: str) -> Account | None:
-        from integrations.selectors import endpoint_get, signing_secrets
-
         for tenant in tenant_with_schema_list().filter(slug__in=self.slugs):
             with schema_context(tenant.schema_name):
                 endpoint = endpoint_get(service="communication-service")

@@ -13,6 +13,8 @@ from django_tenants.management.commands.migrate_schemas import GET_EXECUTOR_FUNC
 from django_tenants.utils import get_public_schema_name, quote_schema_name, schema_exists
 
 from tenants.roles import connected_as_owner, schema_grant_app
+from tenants.selectors import tenant_with_schema_list
+from tenants.template import snapshot_template
 
 
 class Command(MigrateSchemasCommand):
@@ -34,7 +36,6 @@ class Command(MigrateSchemasCommand):
         if tenant or not shared:
             # django-tenants migrates every Tenant row; a purged tenant keeps its row but has no
             # schema, and migrating it would die on MigrationSchemaMissing.
-            from tenants.selectors import tenant_with_schema_list
 
             schemas = list(tenant_with_schema_list().values_list("schema_name", flat=True))
             executor = GET_EXECUTOR_FUNCTION(codename=options.get("executor"))(args, options)
@@ -51,6 +52,5 @@ class Command(MigrateSchemasCommand):
                 cursor.execute(f"CREATE SCHEMA {quote_schema_name(template)}")
         GET_EXECUTOR_FUNCTION(codename="standard")(args, options).run_migrations(tenants=[template])
         connection.set_schema_to_public()
-        from tenants.template import snapshot_template
 
         snapshot_template()  # new tenants are copies of the template as migrated now
