@@ -14,6 +14,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
+from audit.events import AuditEvent
 from audit.services import audit_record
 
 from .models import RevokedAccessToken, User
@@ -95,12 +96,10 @@ class TenantJWTAuthentication(JWTAuthentication):
             raise InvalidToken()
         if token_tenant is None and tenant is not None:  # platform staff inside a tenant: audited
             audit_record(
-                action="access",
-                event="platform_access",
-                object_type="tenants.tenant",
-                object_id=tenant.pk,
-                changes={"method": request.method, "path": request.path},
+                event=AuditEvent.PLATFORM_ACCESS,
+                target=tenant,
                 actor=user,
+                details={"method": request.method, "path": request.path},
             )
         request.auth_token_tenant = token_tenant  # type: ignore[attr-defined]
         return user, token

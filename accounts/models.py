@@ -7,18 +7,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-
-class Role(models.TextChoices):
-    OWNER = "owner"
-    ADMIN = "admin"
-    MEMBER = "member"
-    PLATFORM_ADMIN = "platform_admin"
-
-
-TENANT_ROLES = (Role.OWNER, Role.ADMIN, Role.MEMBER)
-# The one choice list of tenant roles for serializers and models (one `TenantRoleEnum` in the schema).
-TENANT_ROLE_CHOICES = [(role.value, role.label) for role in TENANT_ROLES]
-ROLE_RANK: dict[str, int] = {Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
+from .roles import ROLE_RANK, TENANT_ROLE_CHOICES, TENANT_ROLES, Role
 
 
 class UserManager(BaseUserManager["User"]):
@@ -148,6 +137,9 @@ class Invitation(models.Model):
 
 
 __all__ = [
+    "ROLE_RANK",
+    "TENANT_ROLES",
+    "TENANT_ROLE_CHOICES",
     "Invitation",
     "InvitationStatus",
     "RevokedAccessToken",

@@ -1,7 +1,15 @@
 """Writes for users (create, update, deactivate: the role rules), sign-in (login, refresh, logout),
-passwords (reset by mail, change) and invitations."""
+passwords (reset by mail, change) and invitations.
 
-from contextlib import nullcontext
+Every write of a User goes through `user_create` / `user_update` here, whoever asks: the API, both
+admin sites, an invitation, an SSO just-in-time sign-in, the user service's webhooks and its sync.
+The rules live here once: nobody grants a role above their own or touches a user above it, nobody
+changes their own role, and the last active owner is never demoted or deactivated (checked with
+the active owners' rows locked, so two concurrent demotions cannot both pass).
+"""
+
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,15 +28,16 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.mail.services import email_queue
-from audit.context import actor_label
+from audit.context import acting_as, actor_label
+from audit.events import AuditEvent
 from audit.security import security_event_record
-from audit.services import audit_record
+from audit.services import audit_record, object_type_of
 from saas.exceptions import ApplicationError
-from saas.permissions import role_rank
 from saas.ratelimits import login_limits_check
 from tenants.models import Tenant
 
-from .models import TENANT_ROLES, Invitation, InvitationStatus, RevokedAccessToken, Role, User
+from .models import Invitation, InvitationStatus, RevokedAccessToken, User
+from .roles import TENANT_ROLES, Role, role_rank
 from .tokens import (
     InvalidToken,
     check_token_tenant,
@@ -50,11 +59,46 @@ def normalize_email(email: str) -> str:
     return User.objects.normalize_email(email.strip()).lower()
 
 
-def _actor_label(actor: User | None) -> str:
+@dataclass(frozen=True)
+class ServiceActor:
+    """A writer of users that is not a person: it has the rights of `role` in the tenant and is
+    audited as `label` (`system:user-service`, `sso:<protocol>:<issuer>`)."""
+
+    label: str
+    role: str
+    pk: None = None
+    is_platform_admin: bool = False
+    is_authenticated: bool = True
+
+    @property
+    def audit_label(self) -> str:
+        return self.label
+
+
+# The user service's webhooks and sync write only what an admin could: never an owner, never a
+# role above admin (whoever holds its signing secret may sign events).
+USER_SERVICE_ACTOR = ServiceActor(label="system:user-service", role=Role.ADMIN)
+
+Actor = User | ServiceActor
+
+
+def sso_actor(*, protocol: str, issuer: str) -> ServiceActor:
+    """An IdP applying its role map: as an owner (the map was checked against the rights of whoever
+    configured it), so it may change owners, but never the last one."""
+    return ServiceActor(label=f"sso:{protocol}:{issuer}", role=Role.OWNER)
+
+
+def _actor_label(actor: Actor | None) -> str:
     return "system" if actor is None else actor_label(actor)
 
 
-def _is_self(actor: User, user: User) -> bool:
+def _row_changes_by(actor: Actor | None) -> AbstractContextManager[None]:
+    """auditlog's entries of the write name a ServiceActor (the request's user is nobody during an
+    SSO callback, and a worker has none); a person is named by the request already."""
+    return acting_as(actor.label) if isinstance(actor, ServiceActor) else nullcontext()
+
+
+def _is_self(actor: Actor, user: User) -> bool:
     # A platform admin's row lives in the public schema: equal ids there mean nothing here.
     return not actor.is_platform_admin and actor.pk == user.pk
 
@@ -68,7 +112,7 @@ def _check_role_choice(role: str) -> None:
         raise ValidationError({"role": [f"Must be one of {', '.join(TENANT_ROLES)}."]})
 
 
-def _check_grant(*, actor: User, role: str) -> None:
+def _check_grant(*, actor: Actor, role: str) -> None:
     """Nobody grants a role above their own; so only owners (and platform admins) make owners."""
     if role_rank(role) > role_rank(actor):
         if role == Role.OWNER:
@@ -84,7 +128,7 @@ def role_grant_check(*, actor: Any, role: str) -> None:
     _check_grant(actor=actor, role=role)
 
 
-def _check_may_manage(*, actor: User, user: User) -> None:
+def _check_may_manage(*, actor: Actor, user: User) -> None:
     """Admins manage admins and members; only owners (and platform admins) manage owners."""
     if role_rank(user.role) > role_rank(actor):
         raise _refuse("You cannot change a user whose role is above your own.")
@@ -98,6 +142,20 @@ def _lock_active_owners() -> list[int]:
         .order_by("id")
         .values_list("id", flat=True)
     )
+
+
+def _lock_for_change(user: User) -> tuple[list[int], User]:
+    """Locks the user's row, and first the active owners' rows when the user is an owner (only an
+    owner's change can leave the tenant without one), as the caller's copy says. Writes to other
+    users never wait on the owners, so the user service's events do not queue behind each other.
+    A user promoted to owner since the caller read it gets the owners locked after its row (rare;
+    should that deadlock with a concurrent demotion, PostgreSQL refuses one of the two)."""
+    guessed_owner = user.role == Role.OWNER
+    owners = _lock_active_owners() if guessed_owner else []
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if locked.role == Role.OWNER and not guessed_owner:
+        owners = _lock_active_owners()
+    return owners, locked
 
 
 def _check_last_owner(*, owners: list[int], user: User, role: str, is_active: bool) -> None:
@@ -126,10 +184,10 @@ def user_password_check(*, password: str, email: str = "", role: str = Role.MEMB
     _check_password(password, User(email=normalize_email(email), role=role))
 
 
-def _save(user: User) -> None:
+def _save(user: User, *, savepoint: bool = True) -> None:
     """Saves in a savepoint; a concurrent insert of the same email still answers 400, not 500."""
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             user.save()
     except IntegrityError:
         raise ValidationError({"email": ["A user with this email already exists."]}) from None
@@ -144,13 +202,18 @@ def user_create(
     last_name: str = "",
     external_id: str | None = None,
     is_active: bool = True,
-    actor: User | None = None,
+    actor: Actor | None = None,
     validate: bool = True,
+    savepoint: bool = True,
 ) -> User:
-    """Creates a user in the active schema; the email is unique regardless of case.
+    """Creates a user in the active schema; the email is unique regardless of case. A `password`
+    of None makes an unusable one (SSO and synced users sign in through their IdP or a reset).
 
-    With an `actor` (a person, through the API or admin) the role rules apply: nobody grants a
-    role above their own. Without one (provisioning, sync) the caller is trusted.
+    With an `actor` (a person through the API or admin, or a ServiceActor) the role rules apply:
+    nobody grants a role above their own. Without one (tenant provisioning, an accepted invitation
+    whose role was checked when it was sent) the caller is trusted. `savepoint=False` is for a
+    caller that undoes a failed write itself: the webhook engine runs a batch without savepoints
+    and runs it again, a savepoint per event, when one fails.
     """
     email = normalize_email(email)
     if actor is not None:
@@ -167,12 +230,13 @@ def user_create(
     if password is not None and validate:
         _check_password(password, user)
     user.set_password(password)
-    _save(user)
+    with _row_changes_by(actor):
+        _save(user, savepoint=savepoint)
     return user
 
 
 def user_create_check(
-    *, actor: User, role: str, email: str | None = None, password: str | None = None
+    *, actor: Actor, role: str, email: str | None = None, password: str | None = None
 ) -> None:
     """The rules for a new user (role, and the email and password when given), without writing: the
     admin form shows them as errors."""
@@ -185,7 +249,7 @@ def user_create_check(
 
 def user_change_check(
     *,
-    actor: User,
+    actor: Actor,
     user: User,
     role: str,
     is_active: bool,
@@ -215,7 +279,7 @@ _UNSET: Any = object()
 
 def user_update(
     *,
-    actor: User,
+    actor: Actor,
     user: User,
     email: str = _UNSET,
     first_name: str = _UNSET,
@@ -223,20 +287,20 @@ def user_update(
     role: str = _UNSET,
     is_active: bool = _UNSET,
     password: str = _UNSET,
+    savepoint: bool = True,
 ) -> User:
-    """Changes the given fields under the role rules; a role change is audited.
+    """Changes the given fields under the role rules (`savepoint` as for `user_create`); auditlog
+    records the change.
 
     Refused (403): touching a user above your own role, granting a role above your own, changing
     your own role. Refused (409): leaving the tenant without an active owner.
     """
-    with transaction.atomic():
-        owners = _lock_active_owners()
-        user = User.objects.select_for_update().get(pk=user.pk)
+    with transaction.atomic(savepoint=savepoint), _row_changes_by(actor):
+        owners, user = _lock_for_change(user)
         new_role = user.role if role is _UNSET else role
         new_active = user.is_active if is_active is _UNSET else is_active
         user_change_check(actor=actor, user=user, role=new_role, is_active=new_active, owners=owners)
 
-        old_role = user.role
         if email is not _UNSET:
             user.email = normalize_email(email)
             _check_email_free(user.email, exclude_pk=user.pk)
@@ -249,24 +313,16 @@ def user_update(
         if password is not _UNSET:
             _check_password(password, user)
             user.set_password(password)
-        _save(user)
-        if old_role != new_role:
-            audit_record(
-                action="update",
-                object_type="user",
-                object_id=user.pk,
-                changes={"role": [old_role, new_role]},
-                actor=_actor_label(actor),
-            )
+        _save(user, savepoint=savepoint)
     return user
 
 
-def user_deactivate(*, actor: User, user: User) -> User:
+def user_deactivate(*, actor: Actor, user: User, savepoint: bool = True) -> User:
     """What DELETE does: the user can no longer sign in or use any token; the row stays.
 
     The last active owner cannot be deactivated (409). Reactivate with `is_active: true`.
     """
-    return user_update(actor=actor, user=user, is_active=False)
+    return user_update(actor=actor, user=user, is_active=False, savepoint=savepoint)
 
 
 SIGN_IN_CHANNELS = ("api", "browser", "admin", "sso")
@@ -306,11 +362,7 @@ def auth_sso_attempt_check(*, request: HttpRequest, tenant: Tenant) -> None:
 def auth_login_record(*, user: User, channel: str, details: dict[str, Any] | None = None) -> None:
     """Audits a successful sign-in, the same way for every channel (api, browser, admin, sso)."""
     audit_record(
-        action="login",
-        object_type="accounts.user",
-        object_id=user.pk,
-        changes={"channel": channel, **(details or {})},
-        actor=user,
+        event=AuditEvent.LOGIN, target=user, actor=user, details={"channel": channel, **(details or {})}
     )
 
 
@@ -323,7 +375,7 @@ def auth_login(*, request: HttpRequest, email: str, password: str, tenant: Tenan
 def _audit_login_failed(*, email: str, channel: str) -> None:
     known = User.objects.filter(email=email).values_list("pk", flat=True).first()
     security_event_record(
-        kind="login_failed",
+        kind=AuditEvent.LOGIN_FAILED,
         object_type="accounts.user",
         object_id=known,
         details={"email": email, "channel": channel},
@@ -377,11 +429,10 @@ def _audit_refresh_reuse(*, refresh: str) -> None:
         return
     user = User.objects.filter(pk=claims.get("sub")).first()  # type: ignore[misc]  # None: no user
     audit_record(
-        action="refresh_reuse",
-        object_type="accounts.user",
-        object_id=user.pk if user else None,
-        changes={"jti": claims.get("jti")},
+        event=AuditEvent.REFRESH_REUSE,
+        target=user or (object_type_of(User), None),
         actor=user or "anonymous",
+        details={"jti": claims.get("jti")},
     )
 
 
@@ -399,7 +450,7 @@ def auth_logout(*, access: AccessToken, refresh: str, user: User, tenant: Tenant
     with schema_context(get_public_schema_name()) if public else nullcontext(), transaction.atomic():
         token.blacklist()
         RevokedAccessToken.objects.get_or_create(jti=access["jti"], defaults={"expires_at": expires_at})
-        audit_record(action="logout", object_type="accounts.user", object_id=user.pk, actor=user)
+        audit_record(event=AuditEvent.LOGOUT, target=user, actor=user)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,7 +502,10 @@ def password_reset_request(*, request: HttpRequest, tenant: Tenant, email: str) 
     login_limits_check(request, tenant=tenant, email=email)
     known = User.objects.filter(email=email).values_list("pk", flat=True).first()
     security_event_record(
-        kind="password_reset_request", object_type="accounts.user", object_id=known, details={"email": email}
+        kind=AuditEvent.PASSWORD_RESET_REQUEST,
+        object_type="accounts.user",
+        object_id=known,
+        details={"email": email},
     )
     email_queue(kind="password_reset", to=email)
 
@@ -481,9 +535,9 @@ def password_reset_confirm(*, request: HttpRequest, tenant: Tenant, token: str, 
                 raise InvalidLink(RESET_LINK_INVALID)
             _set_password(user, password)
             user_tokens_revoke(user=user)
-            audit_record(action="password_reset", object_type="accounts.user", object_id=user.pk, actor=user)
+            audit_record(event=AuditEvent.PASSWORD_RESET, target=user, actor=user)
     except InvalidLink:
-        security_event_record(kind="password_reset_invalid_token", object_type="accounts.user")
+        security_event_record(kind=AuditEvent.PASSWORD_RESET_INVALID_TOKEN, object_type="accounts.user")
         raise
     return user
 
@@ -504,14 +558,14 @@ def password_change(*, request: HttpRequest, user: User, current_password: str, 
     with schema_context(get_public_schema_name()) if public else nullcontext():
         if not user.check_password(current_password):
             security_event_record(
-                kind="password_change_failed", object_type="accounts.user", object_id=user.pk
+                kind=AuditEvent.PASSWORD_CHANGE_FAILED, object_type="accounts.user", object_id=user.pk
             )
             raise ValidationError({"current_password": ["The current password is not correct."]})
         with transaction.atomic():
             user = User.objects.select_for_update().get(pk=user.pk)
             _set_password(user, new_password, field="new_password")
             user_tokens_revoke(user=user)
-            audit_record(action="password_change", object_type="accounts.user", object_id=user.pk, actor=user)
+            audit_record(event=AuditEvent.PASSWORD_CHANGE, target=user, actor=user)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -570,11 +624,10 @@ def invitation_create(
         except IntegrityError:  # a concurrent invitation to the same email won
             raise ValidationError({"email": [INVITATION_PENDING]}) from None
         audit_record(
-            action="invitation_send",
-            object_type="accounts.invitation",
-            object_id=invitation.pk,
-            changes={"email": email, "role": role},
+            event=AuditEvent.INVITATION_SEND,
+            target=invitation,
             actor=actor,
+            details={"email": email, "role": role},
         )
         email_queue(kind="invitation", to=email, params={"invitation_id": invitation.pk})
     return invitation
@@ -594,11 +647,10 @@ def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:
         invitation.status, invitation.revoked_at = InvitationStatus.REVOKED, timezone.now()
         invitation.save(update_fields=["status", "revoked_at"])
         audit_record(
-            action="invitation_revoke",
-            object_type="accounts.invitation",
-            object_id=invitation.pk,
-            changes={"email": invitation.email, "role": invitation.role},
+            event=AuditEvent.INVITATION_REVOKE,
+            target=invitation,
             actor=actor,
+            details={"email": invitation.email, "role": invitation.role},
         )
     return invitation
 
@@ -652,14 +704,13 @@ def invitation_accept(
             )
             invitation.save(update_fields=["status", "accepted_at", "user"])
             audit_record(
-                action="invitation_accept",
-                object_type="accounts.invitation",
-                object_id=invitation.pk,
-                changes={"email": invitation.email, "role": invitation.role, "user_id": user.pk},
+                event=AuditEvent.INVITATION_ACCEPT,
+                target=invitation,
                 actor=user,
+                details={"email": invitation.email, "role": invitation.role, "user_id": user.pk},
             )
             auth_login_record(user=user, channel=channel, details={"via": "invitation"})
     except InvalidLink:
-        security_event_record(kind="invitation_invalid_token", object_type="accounts.invitation")
+        security_event_record(kind=AuditEvent.INVITATION_INVALID_TOKEN, object_type="accounts.invitation")
         raise
     return user

@@ -11,6 +11,7 @@ from django.utils.http import base36_to_int, int_to_base36
 from rest_framework import exceptions
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from audit.events import AuditEvent
 from audit.security import security_event_record
 from saas.typing import connection
 from tenants.models import Tenant
@@ -56,7 +57,9 @@ def check_token_tenant(*, token_tenant: str | None, tenant: Tenant | None, role:
     if token_tenant is None and current is not None and role == "platform_admin":
         return
     # Recorded in the trail of the route's schema: that is where someone tried the foreign token.
-    security_event_record(kind="token_tenant_mismatch", details={"token_tenant": token_tenant, "role": role})
+    security_event_record(
+        kind=AuditEvent.TOKEN_TENANT_MISMATCH, details={"token_tenant": token_tenant, "role": role}
+    )
     raise TokenTenantMismatch()
 
 

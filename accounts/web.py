@@ -16,7 +16,8 @@ from integrations.health import service_health
 from saas.ratelimits import RateLimited, counted_by
 from saas.typing import request_tenant, routed_tenant
 
-from .models import ROLE_RANK, Role, User
+from .models import User
+from .roles import is_tenant_admin
 from .services import (
     INVITATION_LINK_INVALID,
     RESET_LINK_INVALID,
@@ -101,7 +102,7 @@ def home_page(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not isinstance(user, User):  # AnonymousUser: nobody is signed in
         return HttpResponseRedirect("/login/?" + urlencode({"next": request.get_full_path()}))
-    is_admin = ROLE_RANK.get(user.role, 0) >= ROLE_RANK[Role.ADMIN]
+    is_admin = is_tenant_admin(user)
     context = {
         "tenant": request_tenant(request),
         "is_admin": is_admin,

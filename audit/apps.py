@@ -6,4 +6,9 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Body imports: Django requires models (and what imports them) to load after the registry.
         from . import celery_hooks  # noqa: F401  (Celery signals: system actor and request id in tasks)
+        from .models import AuditEntryManager
+        from .services import entry_append
+
+        AuditEntryManager.writer = staticmethod(entry_append)

@@ -5,9 +5,11 @@ receivers write here; every insert, theirs or `audit_record`'s, goes through `en
 fills in who/where/how and chains the entry. Database triggers refuse UPDATE, DELETE and TRUNCATE.
 """
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from auditlog.models import AbstractLogEntry, LogEntryManager
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 ACTION_NAMES = {
@@ -20,11 +22,16 @@ ACTION_CODES = {name: code for code, name in ACTION_NAMES.items()}
 
 
 class AuditEntryManager(LogEntryManager):
+    # The one chained writer, `audit.services.entry_append`, handed over by AuditConfig.ready():
+    # services builds entries of this module's model, so this module does not import services.
+    writer: ClassVar[Callable[..., "AuditEntry"] | None] = None
+
     def create(self, **fields: Any) -> "AuditEntry":
         """auditlog's receivers end here: route them through the one chained writer."""
-        from .services import entry_append  # body import: services imports this module
-
-        return entry_append(**fields)
+        writer = type(self).writer
+        if writer is None:
+            raise ImproperlyConfigured("audit is not ready: AuditConfig.ready() sets the writer")
+        return writer(**fields)
 
 
 class AuditEntry(AbstractLogEntry):

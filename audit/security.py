@@ -31,6 +31,7 @@ from redis.commands.core import Script
 from saas.typing import connection
 
 from .context import current_stamp
+from .events import AuditEvent
 from .services import audit_record
 
 logger = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ def _count(*, schema: str, kind: str, object_type: str, source: str, minute: int
 
 def security_event_record(
     *,
-    kind: str,
+    kind: AuditEvent,
     source: str | None = None,
     object_type: str = "security_event",
     object_id: str | int | None = None,
@@ -134,11 +135,9 @@ def security_event_record(
     if counted is not None and counted[1] > settings.AUDIT_SECURITY_BURST:
         return  # counted; `security_events_flush` writes it with the others of this minute
     audit_record(
-        action="access",
         event=kind,
-        object_type=object_type,
-        object_id=object_id,
-        changes={
+        target=(object_type, object_id),
+        details={
             **(details or {}),
             "source": counted[0] if counted else source,
             "count": 1,
@@ -190,10 +189,9 @@ def _flush_minute(client: Any, key: str) -> int:
     with schema_context(schema), transaction.atomic():
         for source, count in sorted(rest.items()):
             audit_record(
-                action="access",
-                event=kind,
-                object_type=object_type,
-                changes={
+                event=AuditEvent(kind),
+                target=(object_type, None),
+                details={
                     "source": source,
                     "count": count,
                     "minute": _minute_iso(int(minute)),

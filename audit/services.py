@@ -1,7 +1,8 @@
 """Audit interface used by every app, and the one writer of audit entries.
 
-`audit_record` writes one entry for something that is not a row change (a login, a replay, a
-secret rotation, a platform admin reading a tenant); `acting_as` names the actor of changes made
+`audit_record(event=AuditEvent.X, target=..., actor=..., details=...)` writes one entry for
+something that is not a row change (a login, a replay, a secret rotation, a platform admin reading a
+tenant); `acting_as` names the actor of changes made
 outside a request, e.g. `with acting_as("system:user-service"): ...` in webhook processing.
 Row changes are written by django-auditlog (models registered with `audit.registry.track`).
 Everything lands in the active schema's trail through `entry_append`.
@@ -21,20 +22,20 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Model
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from saas.typing import connection
 
 from . import chain
 from .context import acting_as, current_stamp
+from .events import CHANGING_EVENTS, AuditEvent
 from .models import ACTION_CODES, AuditEntry
 
-__all__ = ["acting_as", "audit_record", "entries_batched", "entry_append"]
+__all__ = ["AuditEvent", "acting_as", "audit_record", "entries_batched", "entry_append", "object_type_of"]
 
 logger = logging.getLogger("audit")
-
-# Verbs that change something; any other non-row event (login, logout, refresh reuse) is "access".
-_CHANGE_WORDS = ("rotat", "replay", "role", "change", "update", "reset", "enable", "disable", "revoke")
 
 # Takes the head row lock (creating the head of a fresh schema) and reads it.
 _LOCK_HEAD_SQL = """
@@ -308,64 +309,53 @@ def entries_flush(*, batch: _Batch) -> None:
         _chain_write(entries, schema=batch.schema)
 
 
-def _classify(action: str, event: str | None) -> tuple[int, str]:
-    if action in ACTION_CODES:
-        return ACTION_CODES[action], event or ""
-    verb = action.lower()
-    category = "update" if any(word in verb for word in _CHANGE_WORDS) else "access"
-    return ACTION_CODES[category], event or action
+Target = Model | tuple[str, Any] | None
+
+
+def object_type_of(model: type[Model] | Model) -> str:
+    """The one object-type format of the trail, auditlog's too: `app_label.model`."""
+    return model._meta.label_lower
 
 
 def audit_record(
     *,
-    action: str,
-    object_type: str,
-    object_id: str | int | None = None,
-    changes: dict[str, Any] | None = None,
+    event: AuditEvent,
+    target: Target = None,
     actor: Any = None,
-    event: str | None = None,
-    object_repr: str = "",
+    details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Writes one non-row event to the active schema's trail (e.g. `action="login_failed"`).
+    """Writes one entry for something that is not a row change (a sign-in, a replay, a secret
+    rotation, a platform admin reading a tenant) to the active schema's trail.
 
-    `action` is create|update|delete|access, or an event name (login, logout, refresh_reuse,
-    secret_rotate, replay...) that is filed under `update` when it changes something and under
-    `access` otherwise. The event name is kept in `changes["event"]`. `actor` (a label or a user)
-    overrides the context's actor.
+    `target` is a model instance, or `(object type, id)` for what has no row of its own (an
+    `app_label.model` when there is a model, e.g. `(object_type_of(IntegrationSettings), "user-service")`).
+    `actor` is a User (labelled `<email>`, `platform:<email>` for staff, with its email stored) or
+    a principal naming itself (`apikey:<name>`, a ServiceActor), or a system name
+    (`system:<name>`); None takes the context's actor. The event is filed under `update` when it
+    changes something (`CHANGING_EVENTS`), else `access`, and kept in `details["event"]`.
     """
-    code, event_name = _classify(action, event)
-    details = dict(changes or {})
-    if event_name:
-        details.setdefault("event", event_name)
+    event = AuditEvent(event)
+    if target is None:
+        object_type, object_id = "", None
+    elif isinstance(target, tuple):
+        object_type, object_id = target
+    else:
+        object_type, object_id = object_type_of(target), target.pk
+    code = ACTION_CODES["update" if event in CHANGING_EVENTS else "access"]
     return entry_append(
         action=code,
-        event=event_name[:50],
+        event=event.value,
         object_type=object_type,
         object_pk="" if object_id is None else object_id,
         object_id=object_id if isinstance(object_id, int) else None,
-        object_repr=object_repr,
-        changes=details or None,
+        changes={**(details or {}), "event": event.value},
         actor=actor,
     )
 
 
 def tenant_trail_read(*, tenant: Any, via: str, query: dict[str, Any] | None = None) -> None:
     """A platform admin opening a tenant's trail: audited as `access` in both trails."""
-    from django_tenants.utils import schema_context
-
     details = {"tenant": tenant.slug, "via": via, "query": query or {}}
-    audit_record(
-        action="access",
-        event="audit_read",
-        object_type="tenants.tenant",
-        object_id=tenant.pk,
-        changes=details,
-    )
+    audit_record(event=AuditEvent.AUDIT_READ, target=tenant, details=details)
     with schema_context(tenant.schema_name):
-        audit_record(
-            action="access",
-            event="audit_read",
-            object_type="tenants.tenant",
-            object_id=tenant.pk,
-            changes=details,
-        )
+        audit_record(event=AuditEvent.AUDIT_READ, target=tenant, details=details)

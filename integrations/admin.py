@@ -74,8 +74,8 @@ class IntegrationSettingsAdmin(admin.ModelAdmin[IntegrationSettings]):
         )
 
 
-def _actor(request: HttpRequest) -> str:
-    return f"user:{getattr(request.user, 'email', '')}"
+def _actor(request: HttpRequest) -> Any:
+    return request.user
 
 
 @admin.register(WebhookEvent, site=tenant_site)

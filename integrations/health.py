@@ -10,8 +10,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
+from prometheus_client.core import GaugeMetricFamily
 
+from saas.metrics import register_collector
 from saas.typing import connection
+from tenants.models import TenantStatus
+from tenants.selectors import tenant_with_schema_list
 
 from .breaker import OPEN, breaker_for
 from .models import EventStatus, Service, WebhookEvent
@@ -113,11 +117,6 @@ class BreakerCollector:
     STATES = {"closed": 0, "half_open": 1, "open": 2}
 
     def collect(self) -> Any:
-        from prometheus_client.core import GaugeMetricFamily
-
-        from tenants.models import TenantStatus
-        from tenants.selectors import tenant_with_schema_list
-
         state = GaugeMetricFamily(
             "integration_circuit_state",
             "Circuit breaker per tenant and service: 0 closed, 1 half-open, 2 open.",
@@ -144,8 +143,6 @@ class BreakerCollector:
 
 
 def _register() -> None:
-    from saas.metrics import register_collector
-
     register_collector(BreakerCollector())
 
 

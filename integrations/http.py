@@ -17,7 +17,6 @@ What a caller gets:
 from __future__ import annotations
 
 import logging
-import random
 import time
 import uuid
 from datetime import UTC, datetime
@@ -27,8 +26,12 @@ from typing import Any
 import requests
 from django.conf import settings
 
+from saas.retry import backoff_delay
+from saas.typing import connection
+
 from .breaker import CircuitBreaker, breaker_for
 from .errors import PermanentError, RetryableError
+from .selectors import integration_settings_get
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +66,15 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - (now or datetime.now(tz=UTC))).total_seconds())
 
 
-def backoff_delay(attempt: int, *, base: float, cap: float) -> float:
-    """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1))]."""
-    return random.uniform(0, min(cap, base * (2 ** (attempt - 1))))  # noqa: S311 - jitter, not crypto
+def retry_delay(*, attempts: int, retry_after: float | None = None) -> float:
+    """When a failed event (or message send) is due again: the shared back-off with the webhook
+    settings, never sooner than the service's Retry-After."""
+    return backoff_delay(
+        attempt=attempts,
+        base=settings.WEBHOOK_BACKOFF_BASE_SECONDS,
+        cap=settings.WEBHOOK_BACKOFF_CAP_SECONDS,
+        retry_after=retry_after,
+    )
 
 
 class ServiceClient:
@@ -150,7 +159,10 @@ class ServiceClient:
             )
             if attempt == self.max_attempts:
                 break
-            delay = retry_after if retry_after is not None else backoff_delay(attempt, base=base, cap=cap)
+            if retry_after is not None:
+                delay = retry_after  # the service said when; within one call that is the wait
+            else:
+                delay = backoff_delay(attempt=attempt, base=base, cap=cap)
             if delay > max_wait:
                 # Don't hold a worker for a long wait: the engine reschedules the event instead.
                 raise RetryableError(problem, retry_after=delay)
@@ -172,9 +184,6 @@ def service_client(service: str) -> ServiceClient | None:
 
     The breaker key is the current schema, so a tenant's failures never open another's breaker.
     """
-    from saas.typing import connection
-
-    from .selectors import integration_settings_get
 
     endpoint = integration_settings_get(service=service)
     if endpoint is None or not endpoint.enabled or not endpoint.base_url:

@@ -9,11 +9,19 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
+from django.core.cache import cache
+from django_tenants.utils import schema_context
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from saas.metrics import register_collector
+from saas.typing import connection
+from tenants.models import TenantStatus
+from tenants.selectors import tenant_with_schema_list
+
+from .models import Service
+from .selectors import backlog_by_service
 
 logger = logging.getLogger(__name__)
 
@@ -59,16 +67,6 @@ class BacklogCollector(Collector):
         yield gauge
 
     def _totals(self) -> dict[str, int]:
-        from django.core.cache import cache
-        from django_tenants.utils import schema_context
-
-        from saas.typing import connection
-        from tenants.models import TenantStatus
-        from tenants.selectors import tenant_with_schema_list
-
-        from .models import Service
-        from .selectors import backlog_by_service
-
         try:
             cached = cache.get(self.CACHE_KEY)
         except Exception:

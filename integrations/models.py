@@ -3,11 +3,17 @@
 from django.db import models
 from django.db.models import Q
 
+from saas.crypto import secret_decrypt
+
+from .service_names import COMMUNICATION_SERVICE, PAYMENT_SERVICE, USER_SERVICE
+
+API_KEY_PURPOSE = "integrations.api_key"  # the key derivation of saas.crypto: never change it
+
 
 class Service(models.TextChoices):
-    USER = "user-service"
-    PAYMENT = "payment-service"
-    COMMUNICATION = "communication-service"
+    USER = USER_SERVICE
+    PAYMENT = PAYMENT_SERVICE
+    COMMUNICATION = COMMUNICATION_SERVICE
 
 
 class EventStatus(models.TextChoices):
@@ -29,7 +35,7 @@ class IntegrationSettings(models.Model):
     service = models.CharField(max_length=40, choices=Service.choices, unique=True)
     enabled = models.BooleanField(default=True)
     base_url = models.URLField(max_length=500, blank=True)
-    # Fernet token of the API key (see integrations.crypto); never returned by the API or logged.
+    # Fernet token of the API key (see saas.crypto); never returned by the API or logged.
     api_key_encrypted = models.TextField(blank=True)
     signing_secret = models.CharField(max_length=200)
     previous_signing_secret = models.CharField(max_length=200, blank=True)
@@ -51,9 +57,7 @@ class IntegrationSettings(models.Model):
 
     def api_key_value(self) -> str:
         """The plaintext API key ("" when none is set), for the outgoing HTTP client only."""
-        from .crypto import decrypt
-
-        return decrypt(self.api_key_encrypted) if self.api_key_encrypted else ""
+        return secret_decrypt(self.api_key_encrypted, purpose=API_KEY_PURPOSE)
 
 
 class WebhookEvent(models.Model):

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets as _secrets
 import time
+import uuid
 from collections.abc import Mapping
 
 SECRET_PREFIX = "whsec_"  # noqa: S105  (a prefix, not a secret)
@@ -41,6 +42,20 @@ def _digest(key: bytes, msg_id: str, timestamp: int | str, body: bytes) -> bytes
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """The `webhook-signature` header value for this message."""
     return "v1," + base64.b64encode(_digest(_key(secret), msg_id, timestamp, body)).decode()
+
+
+def signed_headers(
+    secret: str, body: bytes, *, msg_id: str | None = None, timestamp: int | None = None
+) -> dict[str, str]:
+    """The three `webhook-*` headers of a message (a fresh `msg_<hex>` id and the current time unless
+    given): what the sandbox, the `send_webhook` command, tests and benchmarks send."""
+    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, msg_id, timestamp, body),
+    }
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

@@ -21,11 +21,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
-from accounts.services import normalize_email, user_create
-from audit.services import acting_as, audit_record
+from accounts.services import USER_SERVICE_ACTOR, normalize_email, user_create, user_deactivate, user_update
+from audit.events import AuditEvent
+from audit.services import acting_as, audit_record, object_type_of
+from saas.exceptions import ApplicationError
 
 from .http import service_client
-from .models import SyncRun
+from .models import IntegrationSettings, Service, SyncRun
 from .versions import version_advance
 
 Progress = Callable[[int, int, int], None]  # (page, pages, users seen)
@@ -65,28 +67,23 @@ def _apply(run: SyncRun, item: Any, *, fetched_at: Any) -> None:
     ):
         run.unchanged += 1
         return
-    if user is None:
-        user_create(
-            email=email,
-            password=None,
-            role=Role.MEMBER,
-            first_name=first,
-            last_name=last,
-            external_id=external_id,
-        )
-        run.created += 1
-        return
-    wanted = {"first_name": first, "last_name": last, "is_active": True}
-    if not User.objects.filter(email=email).exclude(pk=user.pk).exists():
+    wanted: dict[str, Any] = {"first_name": first, "last_name": last, "is_active": True}
+    # Another user having the email now leaves the email as it is; the rest is still applied.
+    if user is None or not User.objects.filter(email=email).exclude(pk=user.pk).exists():
         wanted["email"] = email
-    changed = [field for field, value in wanted.items() if getattr(user, field) != value]
-    if not changed:
+    changed = {field: value for field, value in wanted.items() if getattr(user, field, None) != value}
+    if user is not None and not changed:
         run.unchanged += 1
         return
-    for field in changed:
-        setattr(user, field, wanted[field])
-    user.save(update_fields=[*changed, "updated_at"])
-    run.updated += 1
+    try:
+        if user is None:
+            user_create(actor=USER_SERVICE_ACTOR, password=None, external_id=external_id, **wanted)
+            run.created += 1
+        else:
+            user_update(actor=USER_SERVICE_ACTOR, user=user, **changed)
+            run.updated += 1
+    except (ApplicationError, ValidationError):
+        run.refused += 1  # the accounts rules refuse it (e.g. the email was taken meanwhile)
 
 
 def users_sync(*, page_size: int = 50, progress: Progress | None = None) -> SyncRun:
@@ -121,10 +118,9 @@ def users_sync(*, page_size: int = 50, progress: Progress | None = None) -> Sync
             run.status, run.last_error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
             run.save(update_fields=["status", "last_error"])
             audit_record(
-                action="sync",
-                object_type="integration",
-                object_id="user-service",
-                changes={"status": "failed", "page": run.next_page, "error": run.last_error[:200]},
+                event=AuditEvent.SYNC,
+                target=(object_type_of(IntegrationSettings), Service.USER),
+                details={"status": "failed", "page": run.next_page, "error": run.last_error[:200]},
             )
             raise
         with transaction.atomic():
@@ -136,17 +132,15 @@ def users_sync(*, page_size: int = 50, progress: Progress | None = None) -> Sync
                 .filter(updated_at__lt=run.started_at)  # touched by an event during the run: kept
             )
             for user in gone:
-                user.is_active = False
-                user.save(update_fields=["is_active", "updated_at"])
+                user_deactivate(actor=USER_SERVICE_ACTOR, user=user)
                 run.deactivated += 1
             run.status, run.finished_at = "completed", timezone.now()
             run.seen_external_ids = []  # done with them; keeps the table small
             run.save()
         audit_record(
-            action="sync",
-            object_type="integration",
-            object_id="user-service",
-            changes={
+            event=AuditEvent.SYNC,
+            target=(object_type_of(IntegrationSettings), Service.USER),
+            details={
                 "status": "completed",
                 "pages": pages,
                 "created": run.created,

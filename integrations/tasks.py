@@ -5,52 +5,52 @@ and run inside it; the periodic ones start in public and dispatch a task only to
 that have work (tenants.due: one query on the public schema finds them).
 """
 
+import logging
+import uuid
+
 from celery import shared_task
+from django.conf import settings
+
+from saas.celery import beat_slot_take
+from tenants.due import due_dispatch, due_sweep, retention_run, retention_schemas
+from tenants.models import TenantStatus
+from tenants.selectors import tenant_with_schema_list
+
+from .errors import CircuitOpenError, PermanentError, RetryableError
+from .providers.communication_service import messages_send
+from .selectors import schemas_with_service
+from .services import events_process, events_process_pending
+from .sync import SyncNotConfigured, users_sync
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def process_events(event_ids: list[int]) -> None:
-    from .services import events_process
-
     events_process(event_ids=event_ids)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def process_pending() -> int:
-    from .services import events_process_pending
-
     return events_process_pending()
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_tenant() -> int:
     """One tenant's sweep: every outbox's due rows (events, messages, mails), then its due-marker."""
-    from tenants.due import due_sweep
-
     return due_sweep()
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def send_messages(message_ids: list[str]) -> None:
-    import uuid
-
-    from .providers.communication_service import messages_send
-
     messages_send(message_ids=[uuid.UUID(pk) for pk in message_ids], due_only=True)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def purge_tenant() -> int:
     """One tenant's retention: every outbox's finished rows past their days."""
-    from tenants.due import retention_run
-
     return retention_run()
 
 
 def _active_schemas() -> list[str]:
-    from tenants.models import TenantStatus
-    from tenants.selectors import tenant_with_schema_list
-
     return list(tenant_with_schema_list(status=TenantStatus.ACTIVE).values_list("schema_name", flat=True))
 
 
@@ -58,11 +58,6 @@ def _active_schemas() -> list[str]:
 def sweep_all_tenants() -> int:
     """Celery beat: one `sweep_tenant` per active tenant with work due (one query on the public
     schema, tenants.due); a tenant with nothing due gets no task."""
-    from django.conf import settings
-
-    from saas.celery import beat_slot_take
-    from tenants.due import due_dispatch
-
     if not beat_slot_take("webhooks-sweep", settings.WEBHOOK_SWEEP_INTERVAL_SECONDS):
         return 0  # another beat's tick already ran this interval's sweep
     schemas = due_dispatch()
@@ -75,9 +70,6 @@ def sweep_all_tenants() -> int:
 def purge_all_tenants() -> int:
     """Celery beat: retention, one `purge_tenant` per active tenant that had work within the longest
     retention period (an idle tenant has nothing left to delete)."""
-    from saas.celery import beat_slot_take
-    from tenants.due import retention_schemas
-
     if not beat_slot_take("webhooks-retention", 3600.0):
         return 0
     schemas = retention_schemas()
@@ -94,11 +86,6 @@ def purge_all_tenants() -> int:
 @shared_task(acks_late=True, ignore_result=True)
 def sync_users_tenant() -> None:
     """One tenant's reconciliation; a failed run is resumed by the next one."""
-    import logging
-
-    from .errors import CircuitOpenError, PermanentError, RetryableError
-    from .sync import SyncNotConfigured, users_sync
-
     try:
         users_sync()
     except SyncNotConfigured:
@@ -112,12 +99,6 @@ def sync_users_tenant() -> None:
 @shared_task(ignore_result=True)
 def sync_users_all_tenants() -> int:
     """Celery beat: one `sync_users_tenant` per active tenant whose user service is configured."""
-    from django.conf import settings
-
-    from saas.celery import beat_slot_take
-
-    from .selectors import schemas_with_service
-
     if not beat_slot_take("users-sync", settings.INTEGRATIONS_SYNC_INTERVAL_SECONDS):
         return 0
     schemas = schemas_with_service(service="user-service", schemas=_active_schemas())

@@ -3,8 +3,9 @@
 from django.urls import re_path
 
 from . import views, views_health
+from .service_names import SERVICES
 
-SERVICE = r"(?P<service>user-service|payment-service|communication-service)"
+SERVICE = rf"(?P<service>{'|'.join(SERVICES)})"
 
 urlpatterns = [
     re_path(r"^webhooks/events/?$", views.EventListView.as_view(), name="webhook-events"),

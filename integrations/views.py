@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.events import AuditEvent
 from audit.security import security_event_record
 from saas.exceptions import error_response
 from saas.permissions import IsTenantAdmin
@@ -96,7 +97,7 @@ def webhook_intake(request: HttpRequest, service: str) -> HttpResponse:
         _verify(service, request, body)
     except InvalidSignature as exc:
         security_event_record(
-            kind="webhook_bad_signature", details={"service": service, "reason": str(exc)[:200]}
+            kind=AuditEvent.WEBHOOK_BAD_SIGNATURE, details={"service": service, "reason": str(exc)[:200]}
         )
         return _refuse(service, "invalid_signature", "invalid_signature", f"Signature refused: {exc}.", 401)
     except DatabaseError:
@@ -207,9 +208,9 @@ class EventDetailView(APIView):
         return Response(WebhookEventSerializer(event).data)
 
 
-def _actor(request: Request) -> str:
-    label = getattr(request.user, "audit_label", None)  # an API key: `apikey:<name>`
-    return str(label) if label else f"user:{getattr(request.user, 'email', '')}"
+def _actor(request: Request) -> Any:
+    """Who replays: the user (or API key) itself, so the trail names it as everywhere else."""
+    return request.user
 
 
 class EventReplayView(APIView):

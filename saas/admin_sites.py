@@ -15,6 +15,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
 from accounts.forms import AdminSignInForm
+from accounts.roles import is_tenant_admin
 
 from .ratelimits import counted_by
 from .typing import request_tenant
@@ -75,11 +76,7 @@ class TenantAdminSite(SignInAdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
-        return bool(
-            request_tenant(request) is not None
-            and user.is_active
-            and getattr(user, "role", None) in ("owner", "admin")
-        )
+        return bool(request_tenant(request) is not None and user.is_active and is_tenant_admin(user))
 
     def each_context(self, request: HttpRequest) -> dict[str, object]:
         context = super().each_context(request)

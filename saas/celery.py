@@ -4,6 +4,7 @@ import os
 from typing import Any
 
 from celery import signals
+from django.db import close_old_connections
 from tenant_schemas_celery.app import CeleryApp as TenantAwareCeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.base")
@@ -18,7 +19,6 @@ app.autodiscover_tasks()
 def _close_old_connections(sender: Any = None, **kwargs: Any) -> None:
     """A task is a request: keep the connection across tasks unless it is broken or older than
     CONN_MAX_AGE (Celery's own fix-up would close it every time, CELERY_DB_REUSE_MAX)."""
-    from django.db import close_old_connections
 
     if not getattr(getattr(sender, "request", None), "is_eager", False):
         close_old_connections()

@@ -21,6 +21,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from audit.context import actor_label
+from audit.events import AuditEvent
 from audit.security import security_event_record
 
 logger = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ def _denial_record(request: Any, response: Response) -> None:
     error = response.data["error"]
     user = getattr(request, "user", None)
     security_event_record(
-        kind="permission_denied",
+        kind=AuditEvent.PERMISSION_DENIED,
         source=actor_label(user) if getattr(user, "is_authenticated", False) else None,  # else the IP
         details={
             "code": error["code"],

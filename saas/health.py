@@ -7,6 +7,8 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
+from saas.celery import app
+
 
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
@@ -31,8 +33,6 @@ def _check_redis() -> dict[str, Any]:
 
 
 def _check_workers() -> dict[str, Any]:
-    from saas.celery import app
-
     try:
         replies = app.control.ping(timeout=1.0, limit=1)
     except Exception as exc:

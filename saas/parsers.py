@@ -9,6 +9,8 @@ from typing import Any
 from django.conf import settings
 from rest_framework import exceptions, parsers, status
 
+from .validators import json_problem
+
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
@@ -21,22 +23,10 @@ def _reject_constant(name: str) -> Any:
 
 
 def check_json_value(value: Any, *, max_depth: int) -> None:
-    """Walks the document without recursion: too deep or any NUL character is refused."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > max_depth:
-            raise exceptions.ParseError(f"JSON nested deeper than {max_depth} levels.")
-        if isinstance(item, str):
-            if "\x00" in item:
-                raise exceptions.ParseError("NUL characters are not allowed.")
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                if "\x00" in key:
-                    raise exceptions.ParseError("NUL characters are not allowed.")
-                stack.append((child, depth + 1))
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
+    """Too deep or any NUL character is refused (`saas.validators.json_problem`)."""
+    problem = json_problem(value, max_depth=max_depth)
+    if problem:
+        raise exceptions.ParseError(problem)
 
 
 class StrictJSONParser(parsers.JSONParser):

@@ -8,15 +8,8 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from accounts.roles import ROLE_RANK, Role, role_rank
 from saas.typing import request_tenant
-
-ROLE_RANK = {"member": 1, "admin": 2, "owner": 3, "platform_admin": 3}
-
-
-def role_rank(user: object) -> int:
-    """Rank of a user (its `role` as loaded from the database, never the token's claim) or of a role name."""
-    role = user if isinstance(user, str) else getattr(user, "role", "")
-    return ROLE_RANK.get(str(role), 0)
 
 
 class IsPlatformAdmin(BasePermission):
@@ -33,7 +26,7 @@ class IsPlatformAdmin(BasePermission):
 
 
 class _TenantRole(BasePermission):
-    minimum = "member"
+    minimum: str = Role.MEMBER
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
@@ -48,13 +41,13 @@ class _TenantRole(BasePermission):
 class IsTenantMember(_TenantRole):
     """Any signed-in user of the route's tenant (and platform admins)."""
 
-    minimum = "member"
+    minimum = Role.MEMBER
 
 
 class IsTenantAdmin(_TenantRole):
     """Owners and admins of the route's tenant (and platform admins)."""
 
-    minimum = "admin"
+    minimum = Role.ADMIN
 
 
 class IsTenantAdminOrReadOnly(BasePermission):

@@ -252,7 +252,8 @@ def _counted(request: HttpRequest) -> bool:
 
 def too_many(request: HttpRequest, usage: Usage) -> HttpResponse:
     """429 `rate_limited`: the JSON envelope on `/api/`, the HTML error page on browser paths."""
-    # Imported here: saas.exceptions imports DRF's views, whose settings import this module.
+    # Body import (allowed, see tests/test_import_structure.py): saas.exceptions imports DRF's
+    # views, whose settings load the authentication classes, which import this module.
     from .exceptions import error_for
 
     seconds = usage.retry_after

@@ -29,6 +29,8 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import permissions
 from rest_framework.views import APIView
 
+from accounts.apikeys.authentication import PERSON_ONLY_PREFIXES
+
 ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
 TENANT_URLCONF_NAMES = ("saas.urls_tenant",)
 
@@ -234,8 +236,6 @@ class ApiAutoSchema(AutoSchema):
         return super().get_tags()
 
     def get_auth(self) -> list[dict[str, Any]]:
-        from accounts.apikeys.authentication import PERSON_ONLY_PREFIXES
-
         auths: list[dict[str, Any]] = super().get_auth()
         if self.path.startswith(PERSON_ONLY_PREFIXES):  # an API key is refused there (403)
             auths = [auth for auth in auths if "apiKeyAuth" not in auth]

@@ -8,7 +8,6 @@ creation falls back to running the migrations, which only the owner role may (te
 """
 
 import logging
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -27,6 +26,7 @@ from accounts.models import Role
 from accounts.services import user_create, user_password_check
 from saas.exceptions import ApplicationError
 from saas.typing import connection
+from saas.validators import is_hostname
 
 from .models import Domain, Plan, Tenant, TenantStatus
 from .roles import can_create_schemas
@@ -34,8 +34,6 @@ from .slugs import RESERVED_SLUGS, is_valid_slug, schema_name_for
 from .template import create_schema_from_snapshot
 
 logger = logging.getLogger(__name__)
-
-_HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
 
 
 def template_pending_migrations() -> list[tuple[str, str]]:
@@ -115,7 +113,7 @@ def _clean_domains(domains: Iterable[str], *, slug: str, exclude_tenant: Tenant 
     base = settings.SAAS_BASE_DOMAIN
     for raw in domains:
         domain = str(raw).strip().lower().rstrip(".")
-        if not _HOSTNAME_RE.match(domain) or domain == base:
+        if not is_hostname(domain) or domain == base:
             errors.append(f"{raw!r} is not a valid domain.")
         elif domain.endswith("." + base) and domain != _primary_domain(slug):
             errors.append(f"{domain} is reserved for another tenant's sub-domain.")

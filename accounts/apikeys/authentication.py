@@ -12,6 +12,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.request import Request
 
 from accounts.tokens import InvalidToken
+from audit.events import AuditEvent
 from audit.security import security_event_record
 
 from .models import ApiKey
@@ -77,7 +78,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         if key is None:
             # Another tenant's key finds no row here: the same refusal as an unknown or revoked one.
             prefix = presented.partition(".")[0][:16]
-            security_event_record(kind="api_key_invalid", details={"prefix": prefix})
+            security_event_record(kind=AuditEvent.API_KEY_INVALID, details={"prefix": prefix})
             raise InvalidToken("Unknown or revoked API key.")
         if request._request.path_info.startswith(PERSON_ONLY_PREFIXES):
             raise ApiKeyRefusedHere()

@@ -23,7 +23,8 @@ def api_key_create(*, actor: Any, name: str, role: str) -> tuple[ApiKey, str]:
 
     Returns the row and the key, which exists nowhere else: only its digest is stored. The creation
     is audited as a row change (never the digest). A live key's name is unique (400)."""
-    # Imported here: accounts.services imports DRF's views, whose settings load the Api-Key class.
+    # Body import (allowed, see tests/test_import_structure.py): accounts.services imports DRF's
+    # views, whose settings load the API-key authentication, which imports this module.
     from accounts.services import role_grant_check
 
     role_grant_check(actor=actor, role=role)

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from audit.events import AuditEvent
 from audit.services import audit_record
 from saas.typing import connection
 from tenants.due import due_mark
@@ -30,7 +31,6 @@ from tenants.selectors import tenant_base_url, tenant_current
 
 from .models import Email, EmailStatus
 from .registry import builder_for
-from .tasks import email_send_task
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,13 @@ def email_queue(*, kind: str, to: str, params: dict[str, Any] | None = None) -> 
     return email
 
 
+def _send_task() -> Any:
+    """Body import (allowed, see tests/test_import_structure.py): the tasks import this module."""
+    from . import tasks
+
+    return tasks.email_send_task
+
+
 def emails_enqueue(*, email_ids: list[uuid.UUID]) -> bool:
     """Publishes the sends; False when the broker refused (the rows stay due: the sweep sends them).
 
@@ -58,7 +65,7 @@ def emails_enqueue(*, email_ids: list[uuid.UUID]) -> bool:
     if time.monotonic() < _broker_down_until:
         return False
     try:
-        email_send_task.apply_async(args=[[str(pk) for pk in email_ids]], retry=False)
+        _send_task().apply_async(args=[[str(pk) for pk in email_ids]], retry=False)
     except Exception as exc:
         _broker_down_until = time.monotonic() + settings.WEBHOOK_BROKER_BACKOFF_SECONDS
         logger.warning(
@@ -135,17 +142,15 @@ def _done(email: Email, status: str, error: str = "") -> None:
     )
     if status == EmailStatus.SENT:
         audit_record(
-            action="email_sent",
-            object_type="emails.email",
-            object_id=str(email.pk),
-            changes={"kind": email.kind, "to": email.to, "attempts": email.attempts},
+            event=AuditEvent.EMAIL_SENT,
+            target=email,
+            details={"kind": email.kind, "to": email.to, "attempts": email.attempts},
         )
     elif status == EmailStatus.FAILED:
         audit_record(
-            action="email_failed",
-            object_type="emails.email",
-            object_id=str(email.pk),
-            changes={"kind": email.kind, "to": email.to, "attempts": email.attempts, "error": error[:500]},
+            event=AuditEvent.EMAIL_FAILED,
+            target=email,
+            details={"kind": email.kind, "to": email.to, "attempts": email.attempts, "error": error[:500]},
         )
 
 

@@ -9,23 +9,19 @@ import uuid
 
 from celery import shared_task
 
+from .services import emails_purge, emails_send, emails_sweep
+
 
 @shared_task(acks_late=True, ignore_result=True)
 def email_send_task(email_ids: list[str]) -> None:
-    from .services import emails_send
-
     emails_send(email_ids=[uuid.UUID(pk) for pk in email_ids])
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def emails_sweep_task() -> int:
-    from .services import emails_sweep
-
     return emails_sweep()
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def emails_purge_task() -> int:
-    from .services import emails_purge
-
     return emails_purge()

@@ -5,6 +5,8 @@ The tables keep the names they had when these models belonged to the `accounts` 
 from django.conf import settings
 from django.db import models
 
+CLIENT_SECRET_PURPOSE = "sso-secret"  # noqa: S105 - a key-derivation label, not a secret; the key derivation of saas.crypto: never change it
+
 
 class Protocol(models.TextChoices):
     OIDC = "oidc"
@@ -28,7 +30,7 @@ class _ProviderBase(models.Model):
 class OidcProvider(_ProviderBase):
     issuer = models.CharField(max_length=500, blank=True)
     client_id = models.CharField(max_length=255, blank=True)
-    client_secret_encrypted = models.TextField(blank=True)  # Fernet, never returned by the API
+    client_secret_encrypted = models.TextField(blank=True)  # saas.crypto, never returned by the API
     scopes = models.JSONField(default=list, blank=True)
     claim_email = models.CharField(max_length=100, default="email")
     claim_groups = models.CharField(max_length=100, default="groups")

@@ -9,32 +9,32 @@ refused), keys from the issuer's JWKS, exact `iss` and `aud`, `exp`/`iat` requir
 
 import hashlib
 import hmac
-import ipaddress
 import logging
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import jwt
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
+from saas.crypto import secret_decrypt
 from saas.typing import connection
 
-from .models import OidcProvider, Protocol
+from .common import is_loopback, mark_sso_session, refusal_redirect
+from .models import CLIENT_SECRET_PURPOSE, OidcProvider, Protocol
 from .redirects import safe_next
 from .selectors import oidc_provider_get
-from .services import ExternalIdentity, SSORefused, sso_attempt_check, sso_refusal_record, sso_user_resolve
+from .services import ExternalIdentity, SSORefused, sso_attempt_check, sso_user_resolve
 
 logger = logging.getLogger(__name__)
 
 ALLOWED_ALGORITHMS = ("RS256",)
 _MAX_DOCUMENT_BYTES = 512 * 1024
-_LOOPBACK_NAMES = {"localhost"}
 
 
 def validate_issuer(issuer: str) -> str | None:
@@ -44,18 +44,9 @@ def validate_issuer(issuer: str) -> str | None:
         return "Give the issuer URL exactly as the provider publishes it (no query or fragment)."
     if parts.scheme == "https":
         return None
-    if parts.scheme == "http" and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and is_loopback(parts.hostname):
         return None
     return "The issuer must be an https:// URL."
-
-
-def _is_loopback(host: str) -> bool:
-    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _get_json(url: str, **kwargs: Any) -> dict[str, Any]:
@@ -101,10 +92,8 @@ def discovery_fetch(*, issuer: str, use_cache: bool = True) -> dict[str, Any]:
 
 def tenant_oidc_settings(provider: OidcProvider | None = None) -> tuple[OidcProvider, dict[str, Any]]:
     """The mozilla-django-oidc settings of the current tenant's provider (SSORefused when off)."""
-    from .crypto import secret_decrypt
-
     provider = provider or oidc_provider_get()
-    secret = secret_decrypt(provider.client_secret_encrypted)
+    secret = secret_decrypt(provider.client_secret_encrypted, purpose=CLIENT_SECRET_PURPOSE)
     if not provider.enabled or not provider.issuer or not provider.client_id or not secret:
         raise SSORefused("not_configured")
     doc = discovery_fetch(issuer=provider.issuer)
@@ -148,17 +137,6 @@ def _lookup(values: dict[str, Any], attr: str, *default: Any) -> Any:
     if default:
         return default[0]
     raise SSORefused("not_configured", f"missing setting {attr}")
-
-
-def refusal_redirect(*, protocol: str, exc: SSORefused, issuer: str = "") -> HttpResponse:
-    """Audits the refusal and sends the browser back to the sign-in page, which explains it."""
-    sso_refusal_record(protocol=protocol, reason=exc.reason, detail=exc.detail, issuer=issuer)
-    return HttpResponseRedirect("/login/?" + urlencode({"sso_error": exc.reason}))
-
-
-def mark_sso_session(request: HttpRequest, *, protocol: str, issuer: str) -> None:
-    """Records in the (new) session that it was opened by SSO: the API token bridge requires it."""
-    request.session["sso_login"] = {"protocol": protocol, "issuer": issuer}
 
 
 class TenantOIDCRequestView(OIDCAuthenticationRequestView):

@@ -43,8 +43,8 @@ from saml2.validate import ResponseLifetimeExceed, ToEarly
 from saas.typing import routed_tenant
 
 from . import store
+from .common import is_loopback, mark_sso_session, refusal_redirect
 from .models import Protocol, SamlProvider
-from .oidc import _is_loopback, mark_sso_session, refusal_redirect
 from .redirects import safe_next
 from .selectors import saml_provider_get
 from .services import ExternalIdentity, SSORefused, sso_attempt_check, sso_user_resolve
@@ -111,7 +111,7 @@ def metadata_fetch(url: str) -> str:
     """IdP metadata from a URL (https, or http on loopback), with the SSO timeout and a size limit."""
     parts = urlsplit(url)
     if not parts.hostname or not (
-        parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname))
+        parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname))
     ):
         raise SSORefused("idp_error", "the metadata URL must be https://")
     try:

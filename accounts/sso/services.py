@@ -6,27 +6,33 @@ password account) cannot take over an account by asserting the same address.
 """
 
 import logging
-import re
 from dataclasses import dataclass, field
-from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import ROLE_RANK, TENANT_ROLES, Role, User
-from accounts.services import auth_login_record, auth_sso_attempt_check, normalize_email, user_create
+from accounts.models import User
+from accounts.roles import TENANT_ROLES, role_rank
+from accounts.services import (
+    auth_login_record,
+    auth_sso_attempt_check,
+    normalize_email,
+    sso_actor,
+    user_create,
+    user_update,
+)
 from audit import services as audit
+from audit.events import AuditEvent
 from audit.security import security_event_record
+from saas.exceptions import ApplicationError
 from saas.ratelimits import RateLimited
 from saas.typing import routed_tenant
 
-from .models import OidcProvider, Protocol, SamlProvider, SsoIdentity
+from .models import OidcProvider, SamlProvider, SsoIdentity
 
 logger = logging.getLogger(__name__)
 
-_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
 REFUSAL_MESSAGES = {
     "not_configured": "Single sign-on is not set up for this organisation.",
     "state_mismatch": "The sign-in attempt expired or did not start here. Please try again.",
@@ -86,170 +92,13 @@ class ExternalIdentity:
 
 
 # ---------------------------------------------------------------------------------------------
-# Provider configuration
-# ---------------------------------------------------------------------------------------------
-def _actor_rank(actor: Any) -> int:
-    if getattr(actor, "is_platform_admin", False):
-        return ROLE_RANK[Role.OWNER]
-    return ROLE_RANK.get(getattr(actor, "role", ""), 0)
-
-
-def _clean_common(*, actor: Any, role_map: Any, default_role: Any, allowed_domains: Any) -> dict[str, Any]:
-    errors: dict[str, list[str]] = {}
-    if not isinstance(role_map, dict) or not all(
-        isinstance(k, str) and k and v in TENANT_ROLES for k, v in role_map.items()
-    ):
-        errors["role_map"] = ["Map group names to one of: owner, admin, member."]
-        role_map = {}
-    if default_role not in TENANT_ROLES:
-        errors["default_role"] = ["Choose one of: owner, admin, member."]
-    granted = [*role_map.values(), default_role] if default_role in TENANT_ROLES else [*role_map.values()]
-    if any(ROLE_RANK[r] > _actor_rank(actor) for r in granted):
-        errors.setdefault("role_map", []).append("Nobody can grant a role above their own.")
-    domains: list[str] = []
-    for raw in allowed_domains if isinstance(allowed_domains, list) else [None]:
-        domain = str(raw).strip().lower().lstrip("@") if isinstance(raw, str) else ""
-        if not _DOMAIN_RE.match(domain):
-            errors.setdefault("allowed_domains", []).append(f"{raw!r} is not a domain name.")
-        elif domain not in domains:
-            domains.append(domain)
-    if errors:
-        raise ValidationError(errors)
-    return {"role_map": dict(role_map), "default_role": default_role, "allowed_domains": domains}
-
-
-def _audit_provider(protocol: str, before: dict[str, Any], after: dict[str, Any]) -> None:
-    changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
-    if changes:
-        audit.audit_record(action="update", object_type="sso_provider", object_id=protocol, changes=changes)
-
-
-def _snapshot(provider: Any, fields: list[str]) -> dict[str, Any]:
-    return {f: getattr(provider, f) for f in fields}
-
-
-def oidc_provider_update(*, actor: Any, client_secret: str | None = None, **data: Any) -> OidcProvider:
-    """Saves the tenant's OIDC provider; checks the issuer's discovery document when enabled; audited."""
-    from .crypto import secret_encrypt
-    from .oidc import discovery_fetch, validate_issuer
-    from .selectors import oidc_provider_get
-
-    provider = oidc_provider_get()
-    fields = ["enabled", "issuer", "client_id", "scopes", "claim_email", "claim_groups", "role_map"]
-    fields += ["default_role", "allowed_domains", "jit"]
-    before = _snapshot(provider, fields)
-    common = _clean_common(
-        actor=actor,
-        role_map=data.get("role_map", {}),
-        default_role=data.get("default_role", Role.MEMBER),
-        allowed_domains=data.get("allowed_domains", []),
-    )
-    issuer = str(data.get("issuer") or "").strip()
-    scopes = [s for s in data.get("scopes") or ["openid", "email", "profile"] if s]
-    if "openid" not in scopes:
-        scopes.insert(0, "openid")
-    provider.enabled = bool(data.get("enabled", False))
-    provider.issuer = issuer
-    provider.client_id = str(data.get("client_id") or "").strip()
-    provider.scopes = scopes
-    provider.claim_email = data.get("claim_email") or "email"
-    provider.claim_groups = data.get("claim_groups") or "groups"
-    provider.jit = bool(data.get("jit", True))
-    for key, value in common.items():
-        setattr(provider, key, value)
-    secret_changed = client_secret is not None
-    if secret_changed:
-        provider.client_secret_encrypted = secret_encrypt(client_secret or "")
-
-    errors: dict[str, list[str]] = {}
-    if issuer:
-        problem = validate_issuer(issuer)
-        if problem:
-            errors["issuer"] = [problem]
-    if provider.enabled:
-        if not issuer:
-            errors["issuer"] = ["Required to enable OpenID Connect."]
-        if not provider.client_id:
-            errors["client_id"] = ["Required to enable OpenID Connect."]
-        if not provider.client_secret_encrypted:
-            errors["client_secret"] = ["Required to enable OpenID Connect."]
-        if not errors:
-            try:
-                discovery_fetch(issuer=issuer, use_cache=False)
-            except SSORefused as exc:
-                errors["issuer"] = [f"Could not read the provider's discovery document ({exc.detail})."]
-    if errors:
-        raise ValidationError(errors)
-    provider.save()
-    after = _snapshot(provider, fields)
-    if secret_changed:
-        before["client_secret"], after["client_secret"] = "(hidden)", "(changed)"
-    _audit_provider(Protocol.OIDC, before, after)
-    return provider
-
-
-def saml_provider_update(*, actor: Any, **data: Any) -> SamlProvider:
-    """Saves the tenant's SAML provider (metadata inline or fetched from a URL, checked); audited."""
-    from .saml import metadata_fetch, metadata_idp_entity_id
-    from .selectors import saml_provider_get
-
-    provider = saml_provider_get()
-    fields = ["enabled", "idp_metadata_url", "idp_entity_id", "attribute_email", "attribute_groups"]
-    fields += ["role_map", "default_role", "allowed_domains", "jit", "allow_idp_initiated"]
-    before = _snapshot(provider, fields)
-    before["idp_metadata_xml"] = "(xml)" if provider.idp_metadata_xml else ""
-    common = _clean_common(
-        actor=actor,
-        role_map=data.get("role_map", {}),
-        default_role=data.get("default_role", Role.MEMBER),
-        allowed_domains=data.get("allowed_domains", []),
-    )
-    xml = str(data.get("idp_metadata_xml") or "").strip()
-    url = str(data.get("idp_metadata_url") or "").strip()
-    errors: dict[str, list[str]] = {}
-    if xml and url:
-        errors["idp_metadata_xml"] = ["Give idp_metadata_xml or idp_metadata_url, not both."]
-    elif url:
-        try:
-            xml = metadata_fetch(url)
-        except SSORefused as exc:
-            errors["idp_metadata_url"] = [f"Could not read the metadata ({exc.detail})."]
-    entity_id = ""
-    if xml and not errors:
-        try:
-            entity_id = metadata_idp_entity_id(xml)
-        except SSORefused as exc:
-            errors["idp_metadata_xml" if not url else "idp_metadata_url"] = [exc.detail]
-    enabled = bool(data.get("enabled", False))
-    if enabled and not xml and not errors:
-        errors["idp_metadata_xml"] = ["Required to enable SAML (or idp_metadata_url)."]
-    if errors:
-        raise ValidationError(errors)
-    provider.enabled = enabled
-    provider.idp_metadata_xml = xml
-    provider.idp_metadata_url = url
-    provider.idp_entity_id = entity_id
-    provider.attribute_email = data.get("attribute_email") or "email"
-    provider.attribute_groups = data.get("attribute_groups") or "groups"
-    provider.jit = bool(data.get("jit", True))
-    provider.allow_idp_initiated = bool(data.get("allow_idp_initiated", False))
-    for key, value in common.items():
-        setattr(provider, key, value)
-    provider.save()
-    after = _snapshot(provider, fields)
-    after["idp_metadata_xml"] = "(xml)" if xml else ""
-    _audit_provider(Protocol.SAML, before, after)
-    return provider
-
-
-# ---------------------------------------------------------------------------------------------
 # Sign-in: matching, just-in-time creation, role mapping
 # ---------------------------------------------------------------------------------------------
 def sso_refusal_record(*, protocol: str, reason: str, detail: str = "", issuer: str = "") -> None:
     """Audits a refused SSO sign-in with its reason (no personal data beyond what the IdP sent)."""
     logger.info("sso refused", extra={"protocol": protocol, "reason": reason, "detail": detail[:300]})
     security_event_record(  # anyone can send a forged answer: bounded under a flood
-        kind="sso_refused",
+        kind=AuditEvent.SSO_REFUSED,
         object_type="sso_login",
         details={"protocol": protocol, "reason": reason, "detail": detail[:300]},
         actor=f"sso:{protocol}:{issuer}" if issuer else f"sso:{protocol}",
@@ -269,38 +118,31 @@ def role_for_groups(*, groups: list[str], role_map: dict[str, str], default_role
     mapped = [role_map[g] for g in groups if g in role_map and role_map[g] in TENANT_ROLES]
     if not mapped:
         return default_role
-    return max(mapped, key=lambda r: ROLE_RANK[r])
+    return max(mapped, key=role_rank)
 
 
 def _email_domain_ok(email: str, allowed: list[str]) -> bool:
     return not allowed or email.rsplit("@", 1)[-1] in allowed
 
 
-def _apply_role(*, user: User, role: str, identity: ExternalIdentity) -> None:
+def _apply_role(*, user: User, role: str, identity: ExternalIdentity) -> User:
+    """Re-applies the IdP's role through `user_update` (the last owner stays one: the sign-in goes
+    on with the current role, and the refusal is audited)."""
     if user.role == role:
-        return
-    if (
-        user.role == Role.OWNER
-        and not User.objects.filter(role=Role.OWNER, is_active=True).exclude(pk=user.pk).exists()
-    ):
+        return user
+    actor = sso_actor(protocol=identity.protocol, issuer=identity.issuer)
+    try:
+        return user_update(actor=actor, user=user, role=role)
+    except ApplicationError as exc:
+        if exc.code != "conflict":
+            raise
         audit.audit_record(
-            action="update",
-            object_type="user",
-            object_id=user.pk,
-            changes={"event": "sso_role_change_refused", "role": [user.role, role], "reason": "last_owner"},
-            actor=f"sso:{identity.protocol}:{identity.issuer}",
+            event=AuditEvent.SSO_ROLE_CHANGE_REFUSED,
+            target=user,
+            actor=actor,
+            details={"role": [user.role, role], "reason": "last_owner"},
         )
-        return
-    old = user.role
-    user.role = role
-    user.save(update_fields=["role", "updated_at"])
-    audit.audit_record(
-        action="update",
-        object_type="user",
-        object_id=user.pk,
-        changes={"role": [old, role], "source": f"sso:{identity.protocol}"},
-        actor=f"sso:{identity.protocol}:{identity.issuer}",
-    )
+        return user
 
 
 def sso_user_resolve(*, provider: OidcProvider | SamlProvider, identity: ExternalIdentity) -> User:
@@ -321,7 +163,7 @@ def sso_user_resolve(*, provider: OidcProvider | SamlProvider, identity: Externa
     role = role_for_groups(
         groups=identity.groups, role_map=provider.role_map, default_role=provider.default_role
     )
-    actor = f"sso:{identity.protocol}:{identity.issuer}"
+    actor = sso_actor(protocol=identity.protocol, issuer=identity.issuer)
     try:
         with transaction.atomic():
             link = (
@@ -342,6 +184,7 @@ def sso_user_resolve(*, provider: OidcProvider | SamlProvider, identity: Externa
                     first_name=identity.first_name[:150],
                     last_name=identity.last_name[:150],
                     validate=False,
+                    actor=actor,
                 )
                 link = SsoIdentity.objects.create(
                     user=user,
@@ -350,18 +193,11 @@ def sso_user_resolve(*, provider: OidcProvider | SamlProvider, identity: Externa
                     subject=identity.subject,
                     email=email,
                 )
-                audit.audit_record(
-                    action="create",
-                    object_type="user",
-                    object_id=user.pk,
-                    changes={"event": "sso_jit", "email": email, "role": role, "protocol": identity.protocol},
-                    actor=actor,
-                )
             else:
                 user = link.user
                 if not user.is_active:
                     raise SSORefused("user_inactive", user.email)
-                _apply_role(user=user, role=role, identity=identity)
+                user = _apply_role(user=user, role=role, identity=identity)
             link.email = email
             link.last_login_at = timezone.now()
             link.save(update_fields=["email", "last_login_at"])

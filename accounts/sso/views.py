@@ -16,10 +16,12 @@ from accounts.serializers import TokenPairSerializer
 from accounts.tokens import token_pair
 from accounts.views import AnonymousAPIView
 from audit import services as audit
+from audit.events import AuditEvent
 from saas.permissions import IsTenantAdmin
 from saas.schema import errors
 from saas.typing import request_tenant, request_user
 
+from .providers import oidc_provider_update, saml_provider_update
 from .redirects import is_safe_next
 from .selectors import enabled_protocols, oidc_provider_get, saml_provider_get
 from .serializers import (
@@ -30,7 +32,6 @@ from .serializers import (
     SsoLoginSerializer,
     SsoRedirectSerializer,
 )
-from .services import oidc_provider_update, saml_provider_update
 
 
 class OidcProviderView(APIView):
@@ -134,10 +135,9 @@ class SsoTokenView(APIView):
         if not sso or user.role not in TENANT_ROLES:
             raise exceptions.NotAuthenticated("This session did not sign in through single sign-on.")
         audit.audit_record(
-            action="access",
-            object_type="user",
-            object_id=user.pk,
-            changes={"event": "sso_token_exchange", "protocol": sso.get("protocol")},
-            actor=user.email,
+            event=AuditEvent.SSO_TOKEN_EXCHANGE,
+            target=user,
+            actor=user,
+            details={"protocol": sso.get("protocol")},
         )
         return Response(token_pair(user=user, tenant=request_tenant(request)))

@@ -6,10 +6,12 @@ tests/integrations/event_types.py.)
 
 from types import ModuleType
 
+from integrations.models import Service
+
 from . import communication_service, payment_service, user_service
 
 PROVIDERS: dict[str, ModuleType] = {
-    "user-service": user_service,
-    "payment-service": payment_service,
-    "communication-service": communication_service,
+    Service.USER: user_service,
+    Service.PAYMENT: payment_service,
+    Service.COMMUNICATION: communication_service,
 }

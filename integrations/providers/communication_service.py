@@ -18,9 +18,8 @@ from django.utils import timezone
 from accounts.models import User
 from audit.services import acting_as
 from integrations.errors import CircuitOpenError, PermanentError, RetryableError
-from integrations.http import ServiceClient, ServiceRejected, service_client
+from integrations.http import ServiceClient, ServiceRejected, retry_delay, service_client
 from integrations.models import MESSAGE_STATUS_RANK, Message, MessageStatus, WebhookEvent
-from integrations.services import backoff_delay
 from saas.typing import connection
 from tenants.due import due_mark
 
@@ -123,7 +122,7 @@ def _send_one(client: ServiceClient, message: Message) -> None:
             _send_failed(message, f"not sent after {message.send_attempts} attempts: {message.send_error}")
             return
         retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
-        delay = backoff_delay(attempts=message.send_attempts, retry_after=retry_after)
+        delay = retry_delay(attempts=message.send_attempts, retry_after=retry_after)
         retry_at = timezone.now() + timedelta(seconds=delay)
         with transaction.atomic():
             due_mark(at=retry_at)

@@ -20,10 +20,12 @@ from urllib.parse import quote
 
 from integrations.errors import PermanentError
 from integrations.handlers import FetchThenApply, Handler
+from integrations.http import fetch_or_none, service_client
 from integrations.models import Invoice, Subscription, WebhookEvent
 from integrations.versions import version_advance
 from saas.typing import connection
 from tenants.models import Plan, Tenant
+from tenants.services import tenant_update
 
 # Statuses in which the subscription's plan applies; anything else (canceled, unpaid...) is `free`.
 PLAN_STATUSES = ("active", "trialing", "past_due")
@@ -31,14 +33,12 @@ PLAN_STATUSES = ("active", "trialing", "past_due")
 
 def subscription_fetch(*, external_id: str) -> dict[str, Any] | None:
     """`GET {base_url}/subscriptions/{id}`, None when unknown or the service is not configured."""
-    from integrations.http import fetch_or_none
 
     return fetch_or_none("payment-service", f"/subscriptions/{quote(external_id, safe='')}")
 
 
 def tenant_plan_follow(*, subscription: Subscription) -> None:
     """Sets the current tenant's plan from its subscription (public row; drops the routing cache)."""
-    from tenants.services import tenant_update
 
     plan = subscription.plan if subscription.status in PLAN_STATUSES else Plan.FREE
     tenant = Tenant.objects.filter(schema_name=connection.schema_name).first()
@@ -83,7 +83,6 @@ def subscription_verify(event: WebhookEvent) -> dict[str, Any]:
     The event is only a claim that something changed; the plan comes from the service's API, never
     from the event's data: whoever signs an event must not be able to choose the plan.
     An unconfigured service or an unknown subscription is a PermanentError: nothing is applied."""
-    from integrations.http import service_client
 
     external_id = _external_id(event.payload.get("data") or {})
     if service_client("payment-service") is None:

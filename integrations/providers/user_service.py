@@ -7,20 +7,25 @@ write only the users the service created (matched by `external_id`, never by ema
 owner, never a role above `admin`.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError
 from django.db.models import Q
 
 from accounts.models import Role, User
-from accounts.services import normalize_email
+from accounts.services import USER_SERVICE_ACTOR, normalize_email, user_create, user_deactivate, user_update
 from integrations.errors import PermanentError
 from integrations.handlers import FetchThenApply, Handler
+from integrations.http import fetch_or_none
 from integrations.models import WebhookEvent
 from integrations.versions import version_advance, version_advance_and_fetch
+from saas.exceptions import ApplicationError
+
+from .communication_service import welcome_queue
 
 # A webhook may set these roles; owners are only ever made inside the platform.
 SYNCABLE_ROLES = (Role.ADMIN, Role.MEMBER)
@@ -78,31 +83,39 @@ def user_upsert(*, event: WebhookEvent, profile: dict[str, Any] | None = None) -
         )
     if holder is not None:
         raise PermanentError("another user already has this email")
-    if user is None:
-        user = User(
-            email=fields["email"],
-            role=fields["role"] or Role.MEMBER,
-            first_name=fields["first_name"],
-            last_name=fields["last_name"],
-            external_id=fields["external_id"],
-        )
-        user.set_unusable_password()  # synced users sign in through SSO or a password reset
-    else:
-        if user.role == Role.OWNER:
-            raise PermanentError(
-                f"user {fields['external_id']} is an owner of this tenant: "
-                "the user service may not change owners"
+    with _refusals_permanent(fields["external_id"]):
+        if user is None:
+            # Synced users get an unusable password: they sign in through SSO or a password reset.
+            return user_create(
+                actor=USER_SERVICE_ACTOR,
+                email=fields["email"],
+                password=None,
+                role=fields["role"] or Role.MEMBER,
+                first_name=fields["first_name"],
+                last_name=fields["last_name"],
+                external_id=fields["external_id"],
+                savepoint=False,  # the engine undoes a failed handler (see user_create)
             )
-        user.email = fields["email"]
-        user.first_name = fields["first_name"]
-        user.last_name = fields["last_name"]
-        if fields["role"]:
-            user.role = fields["role"]
+        changes = {k: fields[k] for k in ("email", "first_name", "last_name")}
+        return user_update(
+            actor=USER_SERVICE_ACTOR,
+            user=user,
+            **changes,
+            **({"role": fields["role"]} if fields["role"] else {}),
+            savepoint=False,
+        )
+
+
+@contextmanager
+def _refusals_permanent(external_id: str) -> Iterator[None]:
+    """The accounts rules refuse (an owner, a role above admin, a taken email): the event is dead
+    with the reason, never retried."""
     try:
-        user.save()  # the engine's savepoint around the handler undoes a refused save
-    except IntegrityError as exc:
-        raise PermanentError("another user already has this email") from exc
-    return user
+        yield
+    except ApplicationError as exc:
+        raise PermanentError(f"user {external_id}: {exc.message}") from exc
+    except ValidationError as exc:
+        raise PermanentError(f"user {external_id}: {'; '.join(exc.messages)}") from exc
 
 
 def user_updated(event: WebhookEvent) -> None:
@@ -119,7 +132,6 @@ def user_fetch(*, external_id: str) -> dict[str, Any] | None:
     """`GET {base_url}/users/{id}`: the service's current profile, None when unknown or unconfigured.
 
     Timeouts, 5xx and an open breaker propagate (the engine retries or reschedules the event)."""
-    from integrations.http import fetch_or_none
 
     return fetch_or_none("user-service", f"/users/{quote(external_id, safe='')}")
 
@@ -136,7 +148,6 @@ def user_created(event: WebhookEvent, profile: dict[str, Any] | None) -> None:
 
     Stale (a newer event for the user was applied first): nothing is overwritten, but the user
     still gets a welcome if it exists, is active and never had one."""
-    from .communication_service import welcome_queue
 
     user = user_upsert(event=event, profile=profile)
     if user is None:
@@ -161,12 +172,8 @@ def user_deleted(event: WebhookEvent) -> None:
         event.stale = True
         return
     for user in User.objects.filter(external_id=str(external_id), is_active=True):
-        if user.role == Role.OWNER:
-            raise PermanentError(
-                f"user {external_id} is an owner of this tenant: the user service may not deactivate owners"
-            )
-        user.is_active = False  # saved row by row so the audit trail sees the change
-        user.save(update_fields=["is_active", "updated_at"])
+        with _refusals_permanent(str(external_id)):
+            user_deactivate(actor=USER_SERVICE_ACTOR, user=user, savepoint=False)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -5,6 +5,8 @@ from .core import SECRET_KEY, env
 
 # API keys of integrations are encrypted with a key derived from this (SECRET_KEY by default).
 INTEGRATIONS_ENCRYPTION_KEY = env.str("INTEGRATIONS_ENCRYPTION_KEY", default=SECRET_KEY)
+# Rotation: the old key moves here; stored API keys open with any, new ones are sealed with the first.
+INTEGRATIONS_ENCRYPTION_KEY_FALLBACKS = env.list("INTEGRATIONS_ENCRYPTION_KEY_FALLBACKS", default=[])
 
 # Webhook intake: what a delivery may be, and how long a rotated secret keeps verifying.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)

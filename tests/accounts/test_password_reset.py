@@ -191,10 +191,10 @@ def test_password_reset_is_a_tenant_route(platform_admin):
 
 
 def test_the_request_publishes_its_mail_after_the_commit(tenant_a, make_user, monkeypatch):
-    from accounts.mail import services
+    from accounts.mail import tasks
 
     published = []
-    monkeypatch.setattr(services.email_send_task, "apply_async", lambda args, **kw: published.append(args))
+    monkeypatch.setattr(tasks.email_send_task, "apply_async", lambda args, **kw: published.append(args))
     user = make_user(tenant_a)
     with TestCase.captureOnCommitCallbacks(execute=True):
         assert ask(tenant_a, user.email).status_code == 202

@@ -31,3 +31,28 @@ def count(tenant: Tenant | None = None) -> int:
 
 def request_headers(request_id: str) -> dict[str, str]:
     return {"HTTP_USER_AGENT": UA, "REMOTE_ADDR": IP, "HTTP_X_REQUEST_ID": request_id}
+
+
+def record(
+    *,
+    action: str = "access",
+    object_type: str = "",
+    object_id: Any = None,
+    changes: dict[str, Any] | None = None,
+    actor: Any = None,
+    event: str = "",
+) -> AuditEntry:
+    """Writes an entry straight through the chain writer, free-form (any object type, action and
+    event, as entries written before `AuditEvent` were): for tests of the trail itself."""
+    from audit.models import ACTION_CODES
+    from audit.services import entry_append
+
+    return entry_append(
+        action=ACTION_CODES[action],
+        event=event,
+        object_type=object_type,
+        object_pk="" if object_id is None else object_id,
+        object_id=object_id if isinstance(object_id, int) else None,
+        changes=changes,
+        actor=actor,
+    )

@@ -6,8 +6,7 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from accounts.models import Role
-from audit.services import audit_record
-from tests.audit.helpers import last
+from tests.audit.helpers import last, record
 
 pytestmark = pytest.mark.django_db
 TRAIL = "/admin/audit/auditentry/"
@@ -23,9 +22,9 @@ def _session(user, tenant=None):
 def test_tenant_admin_sees_only_their_trail_with_filters(tenant_a, tenant_b, make_user):
     owner = make_user(tenant_a, Role.OWNER)
     with schema_context(tenant_a.schema_name):
-        audit_record(action="access", object_type="reports.report", object_id="a-1", actor="x@alpha.test")
+        record(action="access", object_type="reports.report", object_id="a-1", actor="x@alpha.test")
     with schema_context(tenant_b.schema_name):
-        audit_record(action="access", object_type="reports.report", object_id="b-1", actor="y@beta.test")
+        record(action="access", object_type="reports.report", object_id="b-1", actor="y@beta.test")
     client = _session(owner, tenant_a)
     page = client.get(TRAIL).content.decode()
     assert "a-1" in page
@@ -51,9 +50,9 @@ def test_members_cannot_open_the_tenant_admin(tenant_a, make_user):
 
 
 def test_platform_admin_sees_the_platform_trail(platform_admin, tenant_a):
-    audit_record(action="access", object_type="platform.thing", object_id="on-platform")
+    record(action="access", object_type="platform.thing", object_id="on-platform")
     with schema_context(tenant_a.schema_name):
-        audit_record(action="access", object_type="platform.thing", object_id="in-alpha")
+        record(action="access", object_type="platform.thing", object_id="in-alpha")
     page = _session(platform_admin).get(TRAIL).content.decode()
     assert "on-platform" in page
     assert "in-alpha" not in page
@@ -61,7 +60,7 @@ def test_platform_admin_sees_the_platform_trail(platform_admin, tenant_a):
 
 def test_platform_admin_opens_a_tenants_trail_from_its_page(platform_admin, tenant_a):
     with schema_context(tenant_a.schema_name):
-        audit_record(action="access", object_type="platform.thing", object_id="in-alpha")
+        record(action="access", object_type="platform.thing", object_id="in-alpha")
     client = _session(platform_admin)
     tenant_page = client.get(f"/admin/tenants/tenant/{tenant_a.pk}/change/").content.decode()
     link = f"{TRAIL}tenant/alpha/"

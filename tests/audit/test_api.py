@@ -4,8 +4,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from accounts.models import Role
-from audit.services import audit_record
-from tests.audit.helpers import last
+from tests.audit.helpers import last, record
 from tests.conftest import ROUTING_FORMS, TenantClient, access_token
 
 pytestmark = pytest.mark.django_db
@@ -86,8 +85,8 @@ def test_filters(tenant_a, make_user):
     owner = make_user(tenant_a, Role.OWNER)
     client = _client(tenant_a, owner)
     with schema_context(tenant_a.schema_name):
-        audit_record(action="access", object_type="reports.report", object_id="r1", actor="a@alpha.test")
-        audit_record(action="update", object_type="reports.report", object_id="r2", actor="b@alpha.test")
+        record(action="access", object_type="reports.report", object_id="r1", actor="a@alpha.test")
+        record(action="update", object_type="reports.report", object_id="r2", actor="b@alpha.test")
     since = last(tenant_a, object_pk="r1").timestamp.isoformat()
 
     def ids(**params):
@@ -130,7 +129,7 @@ def test_pagination(tenant_a, make_user):
     client = _client(tenant_a, make_user(tenant_a, Role.OWNER))
     with schema_context(tenant_a.schema_name):
         for i in range(5):
-            audit_record(action="access", object_type="reports.report", object_id=f"p{i}")
+            record(action="access", object_type="reports.report", object_id=f"p{i}")
     body = client.get(EVENTS, {"object_type": "report", "page_size": 2}).json()
     assert body["count"] == 5
     assert len(body["results"]) == 2
@@ -149,9 +148,9 @@ def test_the_trail_is_read_only(tenant_a, make_user, platform_admin, method, pat
 
 def test_platform_admin_sees_the_platform_trail(tenant_a, platform_admin):
     staff = TenantClient(None, token=access_token(platform_admin, None))
-    audit_record(action="access", object_type="platform.thing", object_id="pt")
+    record(action="access", object_type="platform.thing", object_id="pt")
     with schema_context(tenant_a.schema_name):
-        audit_record(action="access", object_type="platform.thing", object_id="in-alpha")
+        record(action="access", object_type="platform.thing", object_id="in-alpha")
     results = staff.get(EVENTS + "/", {"object_type": "thing"}).json()["results"]
     assert [e["object_id"] for e in results] == ["pt"]
 
@@ -159,7 +158,7 @@ def test_platform_admin_sees_the_platform_trail(tenant_a, platform_admin):
 def test_platform_admin_reads_a_tenants_trail_and_that_is_audited(tenant_a, platform_admin):
     staff = TenantClient(None, token=access_token(platform_admin, None))
     with schema_context(tenant_a.schema_name):
-        audit_record(action="access", object_type="platform.thing", object_id="in-alpha")
+        record(action="access", object_type="platform.thing", object_id="in-alpha")
     response = staff.get(EVENTS, {"tenant": "alpha", "object_type": "thing"})
     assert response.status_code == 200
     assert [e["object_id"] for e in response.json()["results"]] == ["in-alpha"]

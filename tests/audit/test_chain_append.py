@@ -17,16 +17,16 @@ from django_tenants.utils import schema_context
 
 from audit.models import AuditEntry, ChainHead
 from audit.selectors import chain_verify
-from audit.services import audit_record, entries_batched
+from audit.services import entries_batched
 from tenants.models import Tenant
 from tenants.services import tenant_delete
-from tests.audit.helpers import trail
+from tests.audit.helpers import record, trail
 from tests.conftest import owner_cursor
 from tests.factories import make_tenant
 
 
 def _record(n: Any, **changes: Any) -> AuditEntry:
-    return audit_record(action="access", event="test", object_type="test", object_id=str(n), changes=changes)
+    return record(action="access", event="test", object_type="test", object_id=str(n), changes=changes)
 
 
 def _verified(schema: str) -> int:
@@ -206,7 +206,7 @@ def test_an_over_long_value_is_refused_not_truncated(committed_db, fresh_tenant)
     from django.db import DataError
 
     with schema_context(fresh_tenant.schema_name), pytest.raises(DataError):
-        audit_record(action="access", object_type="x" * 101, object_id="1")
+        record(action="access", object_type="x" * 101, object_id="1")
     start = _verified(fresh_tenant.schema_name)
     with schema_context(fresh_tenant.schema_name):
         _record(1)

@@ -4,6 +4,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from accounts.models import Role
+from audit.events import CHANGING_EVENTS, AuditEvent
 from audit.services import audit_record
 from tests.audit.helpers import IP, UA, last, request_headers
 from tests.conftest import PASSWORD, ROUTING_FORMS, TenantClient, access_token
@@ -92,21 +93,33 @@ def test_tenant_users_on_their_own_routes_are_not_access_events(tenant_a, make_u
 
 
 @pytest.mark.parametrize(
-    ("verb", "category"),
-    [("secret_rotate", "update"), ("replay", "update"), ("login", "access"), ("delete", "delete")],
+    ("event", "category"),
+    [(AuditEvent.SECRET_ROTATE, "update"), (AuditEvent.REPLAY, "update"), (AuditEvent.LOGIN, "access")],
 )
-def test_audit_record_files_events_under_a_contract_action(tenant_a, verb, category):
+def test_audit_record_files_each_event_under_its_action(tenant_a, event, category):
     with schema_context(tenant_a.schema_name):
         entry = audit_record(
-            action=verb,
-            object_type="integrations.endpoint",
-            object_id="user-service",
-            changes={"secret": "rotated"},
+            event=event,
+            target=("integrations.integrationsettings", "user-service"),
+            details={"secret": "rotated"},
             actor="system:test",
         )
     assert entry.action_name == category
     assert entry.actor == "system:test"
-    assert entry.object_pk == "user-service"
-    if verb != category:
-        assert entry.changes == {"event": verb, "secret": "rotated"}
-        assert entry.event == verb
+    assert (entry.object_type, entry.object_pk) == ("integrations.integrationsettings", "user-service")
+    assert entry.changes == {"event": event.value, "secret": "rotated"}
+    assert entry.event == event.value
+
+
+def test_every_event_is_filed_under_update_or_access():
+    assert {AuditEvent(e) in CHANGING_EVENTS for e in AuditEvent.values} == {True, False}
+    with pytest.raises(ValueError, match="is not a valid AuditEvent"):
+        AuditEvent("rotate_everything")
+
+
+def test_a_model_target_is_named_app_label_dot_model(tenant_a, make_user):
+    user = make_user(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        entry = audit_record(event=AuditEvent.LOGOUT, target=user, actor=user)
+    assert (entry.object_type, entry.object_pk, entry.object_id) == ("accounts.user", str(user.pk), user.pk)
+    assert (entry.actor, entry.actor_email) == (user.email, user.email)

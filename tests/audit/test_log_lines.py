@@ -12,9 +12,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_tenants.utils import schema_context
 
-from audit.services import audit_record
 from tenants.models import Tenant
 from tenants.services import tenant_create, tenant_delete
+from tests.audit.helpers import record
 from tests.conftest import PASSWORD, ROOT, subprocess_env
 
 
@@ -38,7 +38,7 @@ def test_a_rolled_back_tenant_create_leaves_no_line(caplog, django_capture_on_co
 def test_a_committed_append_is_logged_after_commit(caplog, django_capture_on_commit_callbacks, tenant_a):
     with caplog.at_level(logging.INFO, logger="audit"), schema_context(tenant_a.schema_name):
         with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-            entry = audit_record(action="access", object_type="test.thing", object_id=1)
+            entry = record(action="access", object_type="test.thing", object_id=1)
             assert audit_lines(caplog) == []  # not before the commit
         (line,) = audit_lines(caplog)
     assert (line.schema, line.seq, line.chain_hash) == (tenant_a.schema_name, entry.seq, entry.chain_hash)
@@ -84,7 +84,10 @@ def test_commands_keep_audit_lines_out_of_their_output(committed_db):
 
 
 def test_a_command_logs_them_when_asked(committed_db):
-    code = "from audit.services import audit_record; audit_record(action='access', object_type='test.cli')"
+    code = (
+        "from audit.services import audit_record, AuditEvent; "
+        "audit_record(event=AuditEvent.AUDIT_READ, target=('test.cli', None))"
+    )
     result = _manage("shell", "-c", code, AUDIT_LOG_LINES="true")
     assert result.returncode == 0, result.stderr
     (line,) = _json_audit_lines(result.stderr)

@@ -180,3 +180,50 @@ def test_a_chain_copied_from_another_tenant_does_not_verify(fresh_tenant, chain,
 def test_unknown_tenant_is_an_error():
     with pytest.raises(CommandError, match="No tenant schema"):
         call_command("verify_audit", "--tenant", "nope")
+
+
+def test_entries_written_before_typed_events_still_verify(fresh_tenant, committed_db, make_user):
+    """Entries as the untyped `audit_record(action=<str>)` wrote them (bare object types, `user:`
+    actor labels, events classified by substring), then typed ones after them: one chain that
+    verifies. The hash covers the stored fields, and how a row hashes did not change."""
+    from audit.events import AuditEvent
+    from audit.services import audit_record
+    from tests.audit.helpers import record
+
+    user = make_user(fresh_tenant)
+    with schema_context(fresh_tenant.schema_name):
+        old = [
+            record(
+                action="update",
+                object_type="user",
+                object_id=user.pk,
+                changes={"role": ["member", "admin"]},
+                actor="user:admin@example.test",
+            ),
+            record(
+                action="update",
+                event="replay",
+                object_type="webhook_event",
+                object_id=7,
+                changes={"service": "user-service", "event": "replay"},
+                actor="user:admin@example.test",
+            ),
+            record(
+                action="access",
+                event="sso_jit",
+                object_type="user",
+                object_id=user.pk,
+                changes={"event": "sso_jit", "protocol": "oidc"},
+                actor="sso:oidc:https://idp.test",
+            ),
+            record(
+                action="update",
+                object_type="sso_provider",
+                object_id="oidc",
+                changes={"enabled": [False, True]},
+            ),
+        ]
+        audit_record(event=AuditEvent.LOGIN, target=user, actor=user, details={"channel": "api"})
+    assert [e.object_type for e in old] == ["user", "webhook_event", "user", "sso_provider"]
+    output = _verify("--tenant", fresh_tenant.slug)
+    assert f"{fresh_tenant.schema_name}: OK, {len(trail(fresh_tenant))} entries" in output

@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -62,11 +61,10 @@ def user_event(n: int, *, occurred_at: str = "2025-01-01T00:00:00+00:00") -> dic
 
 
 def signed_line(secret: str, body: bytes) -> str:
-    from integrations.signing import sign
+    from integrations.signing import signed_headers  # after django.setup() in the bench's runner
 
-    msg_id = f"msg_{uuid.uuid4().hex}"
-    ts = int(time.time())
-    return "\t".join([msg_id, str(ts), sign(secret, msg_id, ts, body), f"{SLUG}.localhost", body.decode()])
+    headers = signed_headers(secret, body)
+    return "\t".join([*headers.values(), f"{SLUG}.localhost", body.decode()])
 
 
 def write_request_files(bodies_per_thread: list[list[bytes]], secret: str) -> str:

@@ -31,7 +31,7 @@ import pytest
 import redis
 import requests
 
-from integrations.signing import sign
+from integrations.signing import signed_headers
 from scripts.services import bootstrap_roles
 from tests.conftest import ROOT, free_port, wait_for
 from tests.integrations.payloads import payload
@@ -411,13 +411,10 @@ class Sender:
     def post(self, document: dict[str, Any], service: str = "user-service", timeout: float = 30) -> int:
         """The answer's status code, or 0 when no answer came (connection refused or reset, timeout)."""
         body = json.dumps(document).encode()
-        msg_id, timestamp = f"msg_{uuid.uuid4().hex}", int(time.time())
         headers = {
             "Host": f"{self.tenant.slug}.localhost",
             "Content-Type": "application/json",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(self.tenant.secrets[service], msg_id, timestamp, body),
+            **signed_headers(self.tenant.secrets[service], body),
         }
         try:
             response = self._session().post(

@@ -15,6 +15,7 @@ import pytest
 import redis
 import requests
 
+from integrations.service_names import SERVICES
 from tests.conftest import wait_for
 
 from .conftest import Counter, Sender, Stack, make_event, record
@@ -23,7 +24,6 @@ pytestmark = pytest.mark.faults
 
 FAULT_SECONDS = float(os.environ.get("FAULTS_SANDBOX_SECONDS", "25"))
 RESET_SECONDS = 5  # the breaker's open period (30 s in production)
-SERVICES = ("user-service", "payment-service", "communication-service")
 WARM_USERS, FAULT_USERS, FAULT_INVOICES = 20, 100, 50
 
 

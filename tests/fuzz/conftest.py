@@ -19,6 +19,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from accounts.services import user_create
+from integrations.service_names import SERVICES
 from tests.conftest import PASSWORD, access_token, serving_gunicorn
 
 if os.environ.get("SAAS_FUZZ") != "1":
@@ -65,7 +66,7 @@ def _make_tenant(slug: str) -> FuzzTenant:
         admin = user_create(email=f"admin@{slug}.test", password=PASSWORD, role=Role.ADMIN, validate=False)
         for i in range(3):
             user_create(email=f"member{i}@{slug}.test", password=PASSWORD, role=Role.MEMBER, validate=False)
-        for service in ("user-service", "payment-service", "communication-service"):
+        for service in SERVICES:
             integration_settings_ensure(service=service)
         for i in range(3):
             WebhookEvent.objects.create(

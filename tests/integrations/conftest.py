@@ -2,7 +2,6 @@
 
 import json
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,6 +14,7 @@ from django_tenants.utils import schema_context
 from integrations import http
 from integrations.models import Service, WebhookEvent
 from integrations.sandbox import Sandbox
+from integrations.service_names import SERVICES
 from integrations.services import (
     events_process,
     integration_settings_ensure,
@@ -22,7 +22,7 @@ from integrations.services import (
     webhook_parse,
     webhook_receive,
 )
-from integrations.signing import sign
+from integrations.signing import signed_headers
 from saas.celery import app
 from tests.conftest import start_worker, stop_worker
 
@@ -39,18 +39,6 @@ def event(
     data = {"id": ext, "email": f"{ext}@sync.test", **data}
     document = payload("user.updated", event_id=event_id, occurred_at=occurred_at, **data)
     return {**document, "type": type_}
-
-
-def signed_headers(
-    secret: str, body: bytes, *, msg_id: str | None = None, timestamp: int | None = None
-) -> dict[str, str]:
-    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
-    }
 
 
 def as_meta(headers: dict[str, str]) -> dict[str, str]:
@@ -151,7 +139,7 @@ class SandboxControl:
         response.raise_for_status()
 
     def clear_faults(self) -> None:
-        for service in Service.values:
+        for service in SERVICES:
             self.fault(service, error_rate=0, latency_ms=0)
 
     def state(self) -> dict[str, Any]:

@@ -205,8 +205,8 @@ def test_replay_by_filter_requeues_and_is_audited(tenant_a, admin_a, client_for,
             ("user-service", "received"),
             ("user-service", "received"),
         ]
-    assert recorded[-1]["action"] == "replay"
-    assert recorded[-1]["changes"]["requeued"] == 2
+    assert recorded[-1]["event"] == "replay"
+    assert recorded[-1]["details"]["requeued"] == 2
     assert client.post("/api/v1/webhooks/events/replay/", {}).json() == {"requeued": 1}  # default: dead
 
 
@@ -218,9 +218,9 @@ def test_replay_one_is_audited_and_refuses_an_event_in_flight(tenant_a, admin_a,
     )
     client = client_for(tenant_a, admin_a)
     assert client.post(f"/api/v1/webhooks/events/{dead.pk}/replay/").status_code == 202
-    assert recorded[-1]["action"] == "replay"
-    assert recorded[-1]["object_id"] == dead.pk
-    assert recorded[-1]["actor"] == f"user:{admin_a.email}"
+    assert recorded[-1]["event"] == "replay"
+    assert recorded[-1]["target"] == dead
+    assert recorded[-1]["actor"] == admin_a
     assert client.post(f"/api/v1/webhooks/events/{busy.pk}/replay").status_code == 409
 
 
@@ -246,3 +246,17 @@ def test_tenant_b_cannot_see_or_replay_tenant_as_events(tenant_a, tenant_b, make
 def test_platform_admin_can_use_the_events_api_on_a_tenant_route(tenant_a, platform_admin, client_for):
     make_events(tenant_a, ("user-service", "dead", "user.updated"))
     assert client_for(tenant_a, platform_admin).get("/api/v1/webhooks/events").json()["count"] == 1
+
+
+def test_the_trail_filtered_by_an_admins_email_finds_their_replays(tenant_a, tenant_b, admin_a, client_for):
+    from audit.selectors import entry_list
+
+    (dead,) = make_events(tenant_a, ("user-service", "dead", "user.updated"))
+    assert client_for(tenant_a, admin_a).post(f"/api/v1/webhooks/events/{dead.pk}/replay/").status_code == 202
+    with schema_context(tenant_a.schema_name):
+        replays = [e for e in entry_list(actor=admin_a.email.upper()) if e.event == "replay"]
+    assert [(e.actor, e.actor_email, e.object_type, e.object_pk) for e in replays] == [
+        (admin_a.email, admin_a.email, "integrations.webhookevent", str(dead.pk))
+    ]
+    with schema_context(tenant_b.schema_name):  # the twin: another tenant's trail has none of them
+        assert not [e for e in entry_list(actor=admin_a.email) if e.event == "replay"]

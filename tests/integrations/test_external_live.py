@@ -17,6 +17,7 @@ from django_tenants.utils import schema_context
 from accounts.models import User
 from integrations.breaker import breaker_for
 from integrations.models import EventStatus, Message, WebhookEvent
+from integrations.service_names import SERVICES
 from integrations.services import integration_settings_ensure, integration_settings_update
 from tests.conftest import wait_for
 
@@ -50,7 +51,7 @@ def test_the_whole_loop_and_the_breaker_with_two_workers(
     settings.INTEGRATIONS_BREAKER_RESET_SECONDS = 2
     tenant = fresh_tenant
     with schema_context(tenant.schema_name):
-        for service in ("user-service", "payment-service", "communication-service"):
+        for service in SERVICES:
             integration_settings_update(
                 service=service, enabled=True, base_url=sandbox.base_url(service), api_key="live"
             )

@@ -8,7 +8,8 @@ import pytest
 from integrations import http
 from integrations.breaker import CircuitBreaker
 from integrations.errors import RetryableError
-from integrations.http import ServiceClient, ServiceRejected, backoff_delay, parse_retry_after
+from integrations.http import ServiceClient, ServiceRejected, parse_retry_after
+from saas.retry import backoff_delay
 
 from .conftest import SandboxControl
 
@@ -136,6 +137,6 @@ def test_retry_after_parsing() -> None:
 
 
 def test_backoff_is_full_jitter_under_the_cap() -> None:
-    delays = [backoff_delay(10, base=0.5, cap=4.0) for _ in range(200)]
+    delays = [backoff_delay(attempt=10, base=0.5, cap=4.0) for _ in range(200)]
     assert all(0 <= d <= 4.0 for d in delays)
     assert len(set(delays)) > 100

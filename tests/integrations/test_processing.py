@@ -10,10 +10,10 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from integrations.errors import CircuitOpenError, PermanentError, RetryableError
+from integrations.http import retry_delay
 from integrations.models import EventStatus, WebhookEvent
 from integrations.providers import PROVIDERS, user_service
 from integrations.services import (
-    backoff_delay,
     events_kick,
     events_process,
     events_process_pending,
@@ -309,10 +309,10 @@ def test_backoff_is_exponential_with_full_jitter_and_capped(settings):
     settings.WEBHOOK_BACKOFF_BASE_SECONDS = 2
     settings.WEBHOOK_BACKOFF_CAP_SECONDS = 60
     for attempts, ceiling in [(1, 2), (2, 4), (3, 8), (5, 32), (7, 60), (8, 60)]:
-        delays = [backoff_delay(attempts=attempts) for _ in range(200)]
+        delays = [retry_delay(attempts=attempts) for _ in range(200)]
         assert all(0 <= d <= ceiling for d in delays)
         assert max(delays) > ceiling / 2  # spread over the whole range, not a fixed step
-    assert backoff_delay(attempts=1, retry_after=30) >= 30
+    assert retry_delay(attempts=1, retry_after=30) >= 30
 
 
 def test_handlers_run_as_the_services_system_actor(in_tenant, handler, monkeypatch, no_enqueue):

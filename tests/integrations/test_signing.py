@@ -91,3 +91,26 @@ def test_generated_secrets_round_trip():
     assert secret.startswith("whsec_")
     signature = sign(secret, "msg_1", 1700000000, b"{}")
     verify([secret], headers(signature, "msg_1", 1700000000), b"{}", now=1700000000)
+
+
+def test_signed_headers_verify_and_use_the_given_id_and_time():
+    from integrations.signing import generate_secret, signed_headers
+
+    secret = generate_secret()
+    headers = signed_headers(secret, b"{}", msg_id="msg_1", timestamp=1700000000)
+    assert headers["webhook-id"] == "msg_1"
+    assert headers["webhook-timestamp"] == "1700000000"
+    verify([secret], headers, b"{}", now=1700000000)
+    fresh = signed_headers(secret, b"{}")
+    assert fresh["webhook-id"].startswith("msg_")
+    verify([secret], fresh, b"{}")
+
+
+def test_one_list_of_services():
+    from integrations.models import Service
+    from integrations.providers import PROVIDERS
+    from integrations.sandbox import SERVICES as SANDBOX_SERVICES
+    from integrations.service_names import SERVICES
+
+    assert tuple(Service.values) == SERVICES == SANDBOX_SERVICES
+    assert tuple(PROVIDERS) == SERVICES

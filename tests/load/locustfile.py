@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from locust import HttpUser, between, task
 
-from integrations.signing import sign
+from integrations.signing import signed_headers
 
 FIXTURE = json.loads(open(os.environ["LOAD_FIXTURE"]).read())  # noqa: SIM115 (read once at import)
 TOKEN_MAX_AGE = 200  # seconds; access tokens live 300
@@ -142,14 +142,10 @@ class TenantClient(HttpUser):
 
     def _deliver(self, body: dict, name: str) -> None:
         raw = json.dumps(body).encode()
-        msg_id = f"msg_{uuid.uuid4().hex}"
-        ts = int(time.time())
         headers = {
             **self.headers,
             "Content-Type": "application/json",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(ts),
-            "webhook-signature": sign(self.tenant["secret"], msg_id, ts, raw),
+            **signed_headers(self.tenant["secret"], raw),
         }
         with self.client.post(
             "/api/v1/webhooks/user-service/", data=raw, headers=headers, name=name, catch_response=True

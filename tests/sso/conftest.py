@@ -14,7 +14,7 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from accounts import services as accounts_services
-from accounts.sso.services import oidc_provider_update, saml_provider_update
+from accounts.sso.providers import oidc_provider_update, saml_provider_update
 from audit import security as audit_security
 from audit import services as audit_services
 from tenants.models import Tenant
@@ -71,12 +71,7 @@ def audit_log(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
 
     def record(**kw: Any) -> None:
-        changes = dict(kw.get("changes") or {})
-        event = kw.get("event") or (
-            kw["action"] if kw["action"] not in ("create", "update", "delete", "access") else ""
-        )
-        if event:
-            changes.setdefault("event", event)
+        changes = {**(kw.get("details") or {}), "event": str(kw["event"])}
         calls.append({**kw, "changes": changes})
 
     for module in (audit_services, accounts_services, audit_security):

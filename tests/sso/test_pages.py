@@ -3,6 +3,7 @@
 import pytest
 
 from accounts.models import Role
+from integrations.service_names import SERVICES
 from tests.conftest import PASSWORD
 
 from .conftest import assert_not_signed_in, browser, configure_oidc, configure_saml
@@ -94,7 +95,7 @@ def test_admins_see_their_own_integrations_health_and_an_open_breaker(tenant_a, 
         client_b.post("/login/", {"email": admin_b.email, "password": PASSWORD})
         home_a = client_a.get("/").content.decode()
         home_b = client_b.get("/").content.decode()
-        for service in ("user-service", "payment-service", "communication-service"):
+        for service in SERVICES:
             assert f'data-service="{service}"' in home_a
         assert 'class="status status-down"' in home_a  # alpha's payment-service breaker is open
         assert 'class="status status-down"' not in home_b  # beta's health knows nothing of alpha's breaker

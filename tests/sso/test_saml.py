@@ -8,6 +8,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from accounts.sso.models import SsoIdentity
+from tests.audit.helpers import trail
 
 from .conftest import (
     assert_not_signed_in,
@@ -51,8 +52,9 @@ def test_jit_user_with_mapped_role_signs_in(tenant_a, saml_idp, audit_log):
         link = SsoIdentity.objects.get(user=user)
         assert (link.protocol, link.issuer, link.subject) == ("saml", saml_idp.entity_id, "nid-1")
     events = [c["changes"].get("event") for c in audit_log]
-    assert "sso_jit" in events
     assert "login" in events
+    created = [e for e in trail(tenant_a) if e.object_type == "accounts.user" and e.object_pk == str(user.pk)]
+    assert [(e.action_name, e.actor) for e in created] == [("create", f"sso:saml:{saml_idp.entity_id}")]
     assert {c["changes"]["channel"] for c in audit_log if c["changes"].get("event") == "login"} == {"sso"}
 
 

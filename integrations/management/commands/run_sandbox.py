@@ -9,6 +9,8 @@ from django.db import close_old_connections
 from django_tenants.utils import schema_context
 
 from integrations.sandbox import Account, Sandbox
+from integrations.selectors import integration_settings_get, signing_secrets
+from integrations.service_names import SERVICES
 from tenants.selectors import tenant_with_schema_list
 
 
@@ -34,8 +36,6 @@ class TenantAccounts:
         return account
 
     def _lookup(self, api_key: str) -> Account | None:
-        from integrations.selectors import integration_settings_get, signing_secrets
-
         for tenant in tenant_with_schema_list().filter(slug__in=self.slugs):
             with schema_context(tenant.schema_name):
                 endpoint = integration_settings_get(service="communication-service")
@@ -80,7 +80,7 @@ class Command(BaseCommand):
             account_resolver=TenantAccounts(tenants, options["platform_url"]),
         )
         self.stdout.write(
-            f"Sandbox on {sandbox.url}: /user-service, /payment-service, /communication-service "
+            f"Sandbox on {sandbox.url}: {', '.join('/' + s for s in SERVICES)} "
             f"(faults: POST {sandbox.url}/_faults, state: GET {sandbox.url}/_state); "
             f"message webhooks -> {options['platform_url']} for {', '.join(tenants)}"
         )

@@ -29,7 +29,7 @@ from integrations.models import Service
 from integrations.sandbox.state import fake_user
 from integrations.selectors import integration_settings_get
 from integrations.services import integration_settings_ensure
-from integrations.signing import sign
+from integrations.signing import signed_headers
 from tenants.models import Plan, Tenant
 from tenants.selectors import tenant_with_schema_get
 
@@ -103,13 +103,7 @@ class Sender:
         msg_id = f"msg_{uuid.uuid4().hex}"
         problem = ""
         for attempt in range(1, self.attempts + 1):
-            timestamp = int(time.time())
-            headers = {
-                "Content-Type": "application/json",
-                "webhook-id": msg_id,
-                "webhook-timestamp": str(timestamp),
-                "webhook-signature": sign(self.secret, msg_id, timestamp, body),
-            }
+            headers = {"Content-Type": "application/json", **signed_headers(self.secret, body, msg_id=msg_id)}
             try:
                 response = self.session.post(self.url, data=body, headers=headers, timeout=30)
             except requests.RequestException as exc:

@@ -24,6 +24,8 @@ from django_tenants.utils import get_public_schema_name, quote_schema_name, sche
 from saas.typing import connection
 from tenants.migrating import Outcome, migration_processes, schemas_behind, schemas_migrate
 from tenants.roles import connected_as_owner, schema_grant_app
+from tenants.selectors import tenant_with_schema_list
+from tenants.template import snapshot_is_current, snapshot_template
 
 # Options that ask for something else than "bring every schema to the code's migrations".
 _EVERY_SCHEMA_OPTIONS = (
@@ -72,7 +74,6 @@ class Command(MigrateSchemasCommand):
             return
         # django-tenants migrates every Tenant row; a purged tenant keeps its row but has no
         # schema, and migrating it would die on MigrationSchemaMissing.
-        from tenants.selectors import tenant_with_schema_list
 
         template = settings.TENANT_BASE_SCHEMA
         self._ensure_schema(template)
@@ -89,7 +90,6 @@ class Command(MigrateSchemasCommand):
             behind, args=args, options=options, processes=processes, report=self._reporter(verbose)
         )
         connection.set_schema_to_public()
-        from tenants.template import snapshot_is_current, snapshot_template
 
         failed = {outcome.schema for outcome in failures}
         if template not in failed and (template in behind or not snapshot_is_current()):

@@ -9,6 +9,8 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.models import Role, User
 from accounts.services import user_create
+from integrations.service_names import SERVICES
+from integrations.services import integration_settings_ensure, integration_settings_update
 from tenants.models import Plan, Tenant
 from tenants.services import tenant_create
 
@@ -41,11 +43,10 @@ class Command(BaseCommand):
 
     def _point_integrations_at_sandbox(self) -> None:
         """The demo tenant's three services are the sandbox (`run_sandbox`), unless set otherwise."""
-        from integrations.services import integration_settings_ensure, integration_settings_update
 
         tenant = Tenant.objects.get(slug=settings.DEMO_TENANT_SLUG)
         with schema_context(tenant.schema_name):
-            for service in ("user-service", "payment-service", "communication-service"):
+            for service in SERVICES:
                 if integration_settings_ensure(service=service).base_url:
                     continue
                 integration_settings_update(

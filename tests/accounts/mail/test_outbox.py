@@ -10,7 +10,7 @@ from django.test import TestCase
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from accounts.mail import services
+from accounts.mail import services, tasks
 from accounts.mail.models import Email, EmailStatus
 from accounts.mail.services import email_queue, emails_due, emails_purge, emails_send, emails_sweep
 from tests.audit.helpers import trail
@@ -128,7 +128,7 @@ def test_nothing_to_send_is_skipped(in_a, send_mail_to):
 def test_the_sweep_publishes_what_is_due(in_a, monkeypatch):
     published = []
     monkeypatch.setattr(
-        services.email_send_task,
+        tasks.email_send_task,
         "apply_async",
         lambda args, **kw: published.append((args, connection.schema_name)),
     )
@@ -142,7 +142,7 @@ def test_a_dead_broker_leaves_the_mail_to_the_sweep(in_a, monkeypatch):
         raise ConnectionError("broker down")
 
     monkeypatch.setattr(services, "_broker_down_until", 0.0)
-    monkeypatch.setattr(services.email_send_task, "apply_async", refuse)
+    monkeypatch.setattr(tasks.email_send_task, "apply_async", refuse)
     with TestCase.captureOnCommitCallbacks(execute=True):
         email = email_queue(kind="password_reset", to=in_a.email)  # the request still succeeds
     assert emails_due() == [email.pk]
