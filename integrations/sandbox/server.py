@@ -26,8 +26,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from integrations.service_names import SERVICES
+
 from .delivery import Deliverer
-from .state import SERVICES, Account, SandboxState
+from .state import Account, SandboxState
 
 logger = logging.getLogger(__name__)
 
