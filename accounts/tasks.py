@@ -5,7 +5,7 @@ wrote credentials within their longest lifetime (an idle tenant gets no task).""
 from celery import shared_task
 from django_tenants.utils import get_public_schema_name
 
-from saas.celery import beat_slot_take
+from saas.beat import beat_slot_take
 
 from .credentials import credentials_schemas, prune_expired_credentials
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import signals
 
-from saas.middleware import current_request_id
+from saas.request_id import current_request_id
 
 from .context import task_finished, task_started
 

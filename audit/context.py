@@ -14,8 +14,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from saas.middleware import current_request_id
 from saas.net import client_ip
+from saas.request_id import current_request_id
 
 _request: ContextVar[HttpRequest | None] = ContextVar("audit_request", default=None)
 _acting_as: ContextVar[str | None] = ContextVar("audit_acting_as", default=None)

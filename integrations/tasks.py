@@ -11,7 +11,7 @@ import uuid
 from celery import shared_task
 from django.conf import settings
 
-from saas.celery import beat_slot_take
+from saas.beat import beat_slot_take
 from tenants.due import due_dispatch, due_sweep, retention_run, retention_schemas
 from tenants.models import TenantStatus
 from tenants.selectors import tenant_with_schema_list

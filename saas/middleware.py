@@ -6,7 +6,6 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
 
 from csp.middleware import CSPMiddleware
 from django.contrib.auth.middleware import AuthenticationMiddleware
@@ -14,11 +13,11 @@ from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
+from .request_id import current_request_id
 from .typing import request_tenant, routed
 
 logger = logging.getLogger("saas.request")
 
-current_request_id: ContextVar[str] = ContextVar("current_request_id", default="")
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 

@@ -11,6 +11,8 @@ keys), `password=...` in any text, and every email address (exception messages, 
 import re
 from typing import TYPE_CHECKING, Any
 
+from saas.request_id import current_request_id
+
 if TYPE_CHECKING:
     from sentry_sdk.types import Event, Hint
 
@@ -52,8 +54,6 @@ def scrub(value: Any) -> Any:
 
 def _context_tags() -> dict[str, str]:
     from django.db import connection
-
-    from saas.middleware import current_request_id
 
     tenant = getattr(connection, "tenant", None)
     tags = {"tenant": getattr(tenant, "slug", "") or getattr(connection, "schema_name", "") or "public"}

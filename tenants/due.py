@@ -28,6 +28,7 @@ from django.utils import timezone
 from saas.typing import connection
 
 from .models import Tenant, TenantStatus, TenantWork
+from .selectors import tenant_with_schema_list
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,6 @@ def active_schemas(*, since: datetime) -> list[str]:
 
 
 def _active_schemas_subquery() -> "QuerySet[Tenant, Any]":
-    from .selectors import tenant_with_schema_list
-
     return tenant_with_schema_list(status=TenantStatus.ACTIVE).order_by().values("schema_name")
 
 

@@ -19,6 +19,12 @@ BODY_IMPORTS_ALLOWED = {
     ("accounts.apikeys.apps", "ready"): "AppConfig.ready: models after the registry",
     ("integrations.apps", "ready"): "AppConfig.ready: models and metric collectors after the registry",
     ("audit.apps", "ready"): "AppConfig.ready: Celery hooks, and the writer handed to the manager",
+    ("accounts.mail.apps", "ready"): "AppConfig.ready: the mail outbox registers with tenants.due",
+    ("accounts.sso.apps", "ready"): "AppConfig.ready: models tracked by the audit trail after the registry",
+    # saas.sentry is imported by the settings (when SENTRY_DSN is set): the SDK loads only then, and
+    # Django's database module only when an event is sent.
+    ("saas.sentry", "sentry_init"): "settings time: sentry_sdk loads only when a DSN is set",
+    ("saas.sentry", "_context_tags"): "settings-time module: django.db only when an event is sent",
     # A cycle through DRF: saas.exceptions imports rest_framework.views, whose APIView reads
     # DEFAULT_AUTHENTICATION_CLASSES at import, whose modules import saas.ratelimits.
     ("saas.ratelimits", "too_many"): "saas.exceptions -> DRF views -> our authentication -> here",

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django_tenants.postgresql_backend import base as tenant_base
 from django_tenants.utils import quote_schema_name
 from psycopg import sql
@@ -106,8 +107,6 @@ class DatabaseWrapper(tenant_base.DatabaseWrapper):
 
     def _search_path_statement(self) -> str:
         if not self.schema_name:
-            from django.core.exceptions import ImproperlyConfigured
-
             raise ImproperlyConfigured("Database schema not set: call set_schema() or set_tenant() first.")
         schemas = ", ".join(quote_schema_name(s) for s in self._get_cursor_search_paths())
         return f"SET search_path = {schemas}; "

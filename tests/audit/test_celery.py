@@ -7,7 +7,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from audit.models import AuditEntry
-from saas.middleware import current_request_id
+from saas.request_id import current_request_id
 from tests.conftest import wait_for
 
 

@@ -52,7 +52,7 @@ class _Schemas:
 @pytest.fixture
 def every_tick_its_own_slot(monkeypatch):
     """Each call below stands for a tick of a later interval (the slot lock is tested on its own)."""
-    monkeypatch.setattr("saas.celery.beat_slot_take", lambda name, interval: True)
+    monkeypatch.setattr("integrations.tasks.beat_slot_take", lambda name, interval: True)
 
 
 @pytest.fixture
@@ -170,7 +170,7 @@ def test_an_event_whose_broker_message_was_lost_is_found_and_processed_by_a_real
 
 
 def test_a_second_beat_in_the_same_interval_dispatches_nothing(db):
-    from saas.celery import beat_slot_take
+    from saas.beat import beat_slot_take
 
     now = 1_500_000.0  # the start of an interval (a multiple of 15)
     assert beat_slot_take("an-entry", 15.0, now=now)  # the first beat's tick

@@ -130,7 +130,7 @@ def test_a_failing_view_reaches_the_tracker_tagged_and_scrubbed(db, tenant_a, se
 
 
 def test_a_failing_task_in_a_real_worker_reaches_the_tracker(fresh_tenant, sentry_sink, django_db_blocker):
-    from saas.middleware import current_request_id
+    from saas.request_id import current_request_id
     from tests.saas.tasks import fail_with_secrets
 
     proc, _ = start_worker(SENTRY_DSN=sentry_sink.dsn)
