@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from saas.admin_sites import platform_site, tenant_site
-from saas.exceptions import ApplicationError
+from saas.errors import ApplicationError
 from saas.forms import ServiceCheckedForm
 
 from .models import TENANT_ROLES, Invitation, Role, User

@@ -32,7 +32,7 @@ from audit.context import acting_as, actor_label
 from audit.events import AuditEvent
 from audit.security import security_event_record
 from audit.services import audit_record, object_type_of
-from saas.exceptions import ApplicationError
+from saas.errors import ApplicationError
 from saas.ratelimits import login_limits_check
 from tenants.models import Tenant
 

@@ -9,7 +9,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from saas.exceptions import ApplicationError
+from saas.errors import ApplicationError
 from saas.permissions import IsPlatformAdmin, IsTenantAdmin
 from saas.typing import request_tenant
 from tenants.models import Tenant

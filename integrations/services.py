@@ -26,7 +26,7 @@ from django_redis import get_redis_connection
 from audit.events import AuditEvent
 from audit.services import acting_as, audit_record, entries_batched, object_type_of
 from saas.crypto import secret_encrypt
-from saas.exceptions import ApplicationError
+from saas.errors import ApplicationError
 from saas.typing import connection
 from saas.validators import json_problem
 from tenants.due import due_mark, due_mark_sql

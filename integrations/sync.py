@@ -24,7 +24,7 @@ from accounts.models import Role, User
 from accounts.services import USER_SERVICE_ACTOR, normalize_email, user_create, user_deactivate, user_update
 from audit.events import AuditEvent
 from audit.services import acting_as, audit_record, object_type_of
-from saas.exceptions import ApplicationError
+from saas.errors import ApplicationError
 
 from .http import service_client
 from .models import IntegrationSettings, Service, SyncRun

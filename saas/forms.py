@@ -5,7 +5,7 @@ from typing import Any, ClassVar
 from django import forms
 from django.core.exceptions import ValidationError
 
-from saas.exceptions import ApplicationError
+from saas.errors import ApplicationError
 
 
 class ServiceCheckedForm(forms.ModelForm[Any]):

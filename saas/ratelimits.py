@@ -47,6 +47,7 @@ from rest_framework.throttling import BaseThrottle
 
 from tenants.models import Tenant
 
+from .errors import error_for
 from .net import client_ip
 from .typing import request_tenant, routed_tenant
 
@@ -252,10 +253,6 @@ def _counted(request: HttpRequest) -> bool:
 
 def too_many(request: HttpRequest, usage: Usage) -> HttpResponse:
     """429 `rate_limited`: the JSON envelope on `/api/`, the HTML error page on browser paths."""
-    # Body import (allowed, see tests/test_import_structure.py): saas.exceptions imports DRF's
-    # views, whose settings load the authentication classes, which import this module.
-    from .exceptions import error_for
-
     seconds = usage.retry_after
     response: HttpResponse = error_for(
         request,

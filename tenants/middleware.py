@@ -11,7 +11,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django_tenants.utils import get_public_schema_name
 
-from saas.exceptions import error_for
+from saas.errors import error_for
 from saas.typing import connection, routed
 
 from .models import Tenant

@@ -24,7 +24,7 @@ from django_tenants.utils import quote_schema_name, schema_context, schema_exist
 
 from accounts.models import Role
 from accounts.services import user_create, user_password_check
-from saas.exceptions import ApplicationError
+from saas.errors import ApplicationError
 from saas.typing import connection
 from saas.validators import is_hostname
 

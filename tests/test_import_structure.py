@@ -25,12 +25,8 @@ BODY_IMPORTS_ALLOWED = {
     # Django's database module only when an event is sent.
     ("saas.sentry", "sentry_init"): "settings time: sentry_sdk loads only when a DSN is set",
     ("saas.sentry", "_context_tags"): "settings-time module: django.db only when an event is sent",
-    # A cycle through DRF: saas.exceptions imports rest_framework.views, whose APIView reads
-    # DEFAULT_AUTHENTICATION_CLASSES at import, whose modules import saas.ratelimits.
-    ("saas.ratelimits", "too_many"): "saas.exceptions -> DRF views -> our authentication -> here",
     ("accounts.mail.services", "_send_task"): "services send tasks; tasks import services at their top",
     ("integrations.services", "_task"): "services send tasks; tasks import services at their top",
-    ("accounts.apikeys.services", "api_key_create"): "accounts.services -> DRF views -> API-key auth -> here",
 }
 
 

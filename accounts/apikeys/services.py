@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.services import role_grant_check
 from audit.context import actor_label
 
 from .keys import key_digest, key_generate
@@ -23,10 +24,6 @@ def api_key_create(*, actor: Any, name: str, role: str) -> tuple[ApiKey, str]:
 
     Returns the row and the key, which exists nowhere else: only its digest is stored. The creation
     is audited as a row change (never the digest). A live key's name is unique (400)."""
-    # Body import (allowed, see tests/test_import_structure.py): accounts.services imports DRF's
-    # views, whose settings load the API-key authentication, which imports this module.
-    from accounts.services import role_grant_check
-
     role_grant_check(actor=actor, role=role)
     name = name.strip()
     if not name:

@@ -25,7 +25,7 @@ from accounts.services import (
 from audit import services as audit
 from audit.events import AuditEvent
 from audit.security import security_event_record
-from saas.exceptions import ApplicationError
+from saas.errors import ApplicationError
 from saas.ratelimits import RateLimited
 from saas.typing import routed_tenant
 

@@ -23,7 +23,7 @@ from integrations.handlers import FetchThenApply, Handler
 from integrations.http import fetch_or_none
 from integrations.models import WebhookEvent
 from integrations.versions import version_advance, version_advance_and_fetch
-from saas.exceptions import ApplicationError
+from saas.errors import ApplicationError
 
 from .communication_service import welcome_queue
 
