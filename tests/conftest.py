@@ -256,6 +256,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_accepts(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:`port` (a server started, or stopped, by a test)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def wait_for(check: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

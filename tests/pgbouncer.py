@@ -14,17 +14,7 @@ from urllib.parse import unquote, urlparse, urlunparse
 import pytest
 
 from scripts.services import pgbouncer_command, pgbouncer_write_config
-from tests.conftest import free_port, wait_for
-
-
-def _accepts(port: int) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+from tests.conftest import free_port, port_accepts, wait_for
 
 
 class PgBouncer:
@@ -47,7 +37,7 @@ class PgBouncer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(pgbouncer_command(self.ini), start_new_session=True)
-        wait_for(lambda: _accepts(self.port), what="pgbouncer")
+        wait_for(lambda: port_accepts(self.port), what="pgbouncer")
 
     def stop(self) -> None:
         """SIGINT: PgBouncer closes every client and server connection at once."""

@@ -5,9 +5,7 @@ wrk -t2 -c32, alternating rounds in one run.
     python -m tests.bench auth_me [--seconds 10] [--rounds 5] [--workers 4]
 """
 
-import argparse
-
-from .baseline import Comparison, platform_env, servers
+from .baseline import Comparison, http_parser, platform_env, servers
 from .common import recreate_bench_database, setup_django, wrk
 
 THREADS, CONNECTIONS = 2, 32
@@ -40,11 +38,7 @@ def owner_token() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=10, help="per round and server")
-    parser.add_argument("--rounds", type=int, default=5, help="bare and platform alternate")
-    parser.add_argument("--workers", type=int, default=4)
-    args = parser.parse_args(argv)
+    args = http_parser().parse_args(argv)
 
     recreate_bench_database()
     setup_django()

@@ -8,6 +8,7 @@ prints per round both figures and their ratio, then the median ratio, the median
 and the load average before and after (a busy machine makes every figure lower and noisier).
 """
 
+import argparse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,17 @@ from .common import Load, bench_database_url, bench_env, gunicorn, load_average,
 SCHEMA = "bench_bare"
 USER_COLUMNS = "id, email, first_name, last_name, role, is_active, external_id, created_at, updated_at"
 PLATFORM_PORT, BARE_PORT = 8765, 8766
+
+
+def http_parser(**extra: int) -> argparse.ArgumentParser:
+    """The options every bare-vs-platform HTTP bench takes (and `--NAME` defaults of its own)."""
+    parser = argparse.ArgumentParser()
+    for name, default in extra.items():
+        parser.add_argument(f"--{name}", type=int, default=default)
+    parser.add_argument("--seconds", type=int, default=10, help="per round and server")
+    parser.add_argument("--rounds", type=int, default=5, help="bare and platform alternate")
+    parser.add_argument("--workers", type=int, default=4)
+    return parser
 
 
 def platform_env(**extra: str) -> dict[str, str]:

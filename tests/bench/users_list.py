@@ -6,10 +6,8 @@ wrk -t2 -c32, alternating rounds in one run. Also prints the SQL one users reque
     python -m tests.bench users_list [--users 10000] [--seconds 10] [--rounds 5] [--workers 4]
 """
 
-import argparse
-
 from .auth_me import SLUG, owner_token
-from .baseline import Comparison, bare_schema_create, bare_schema_drop, platform_env, servers
+from .baseline import Comparison, bare_schema_create, bare_schema_drop, http_parser, platform_env, servers
 from .common import recreate_bench_database, setup_django, wrk
 
 THREADS, CONNECTIONS = 2, 32
@@ -60,12 +58,7 @@ def queries(token: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--users", type=int, default=10_000)
-    parser.add_argument("--seconds", type=int, default=10, help="per round and server")
-    parser.add_argument("--rounds", type=int, default=5, help="bare and platform alternate")
-    parser.add_argument("--workers", type=int, default=4)
-    args = parser.parse_args(argv)
+    args = http_parser(users=10_000).parse_args(argv)
 
     recreate_bench_database()
     setup_django()

@@ -5,9 +5,7 @@ both under gunicorn.conf.py with 4 sync workers, wrk -t2 -c32, alternating round
     python -m tests.bench webhook_intake [--seconds 10] [--rounds 5] [--workers 4]
 """
 
-import argparse
-
-from .baseline import Comparison, bare_schema_create, bare_schema_drop, platform_env, servers
+from .baseline import Comparison, bare_schema_create, bare_schema_drop, http_parser, platform_env, servers
 from .webhook_common import compact, prepare, user_event, write_request_files, wrk_post
 
 THREADS, CONNECTIONS = 2, 32
@@ -15,11 +13,7 @@ INTAKE = "/api/v1/webhooks/user-service/"
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=10, help="per round and server")
-    parser.add_argument("--rounds", type=int, default=5, help="bare and platform alternate")
-    parser.add_argument("--workers", type=int, default=4)
-    args = parser.parse_args(argv)
+    args = http_parser().parse_args(argv)
 
     secret = prepare()
     bare_schema_create()

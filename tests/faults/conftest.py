@@ -33,7 +33,7 @@ import requests
 
 from integrations.signing import signed_headers
 from scripts.services import bootstrap_roles
-from tests.conftest import ROOT, free_port, wait_for
+from tests.conftest import ROOT, free_port, port_accepts, wait_for
 from tests.integrations.payloads import payload
 
 PYTHON = sys.executable
@@ -51,14 +51,6 @@ def _pg_bin(name: str) -> str:
 def _as_postgres() -> list[str]:
     """PostgreSQL refuses to run as root: run its programs as the `postgres` OS user then."""
     return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 class PrivatePostgres:
@@ -182,7 +174,7 @@ class PrivateRedis:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()  # abrupt, like a crashed node; nothing is saved either way
             self.proc.wait(timeout=30)
-        wait_for(lambda: not _accepts(self.port), timeout=30, what="redis stopped")
+        wait_for(lambda: not port_accepts(self.port), timeout=30, what="redis stopped")
 
 
 # ---------------------------------------------------------------------------------------------
