@@ -37,10 +37,16 @@ def _raw_rate(bodies_per_connection: list[list[bytes]], seconds: float) -> float
     """Events per second stored by raw PostgreSQL clients running the intake's INSERT."""
     import psycopg
     from django.utils import timezone
+    from django_tenants.utils import schema_context
 
     from integrations.services import _INSERT_SQL
+    from tenants.due import due_mark_sql
 
-    sql = _INSERT_SQL.format(table=f"t_{SLUG}.integrations_webhookevent", source="(%s::jsonb)->'events'")
+    with schema_context(f"t_{SLUG}"):  # the same statement, the tenant's due-marker included
+        mark, mark_params = due_mark_sql(at=timezone.now(), when="EXISTS (SELECT 1 FROM stored)")
+    sql = _INSERT_SQL.format(
+        table=f"t_{SLUG}.integrations_webhookevent", source="(%s::jsonb)->'events'", mark=mark
+    )
     stored = [0] * len(bodies_per_connection)
     deadline = time.monotonic() + seconds
 
@@ -50,7 +56,9 @@ def _raw_rate(bodies_per_connection: list[list[bytes]], seconds: float) -> float
                 if time.monotonic() >= deadline:
                     return
                 now = timezone.now()
-                rows = conn.execute(sql, ["user-service", now + timedelta(seconds=30), now, body.decode()])
+                rows = conn.execute(
+                    sql, ["user-service", now + timedelta(seconds=30), now, body.decode(), *mark_params]
+                )
                 stored[n] += len(rows.fetchall())
 
     started = time.monotonic()
