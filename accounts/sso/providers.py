@@ -17,7 +17,11 @@ from .selectors import oidc_provider_get, saml_provider_get
 from .services import SSORefused
 
 
-def _clean_common(*, actor: Any, role_map: Any, default_role: Any, allowed_domains: Any) -> dict[str, Any]:
+def _clean_common(*, actor: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """The settings both protocols share (role map, default role, allowed domains), checked."""
+    role_map = data.get("role_map", {})
+    default_role = data.get("default_role", Role.MEMBER)
+    allowed_domains = data.get("allowed_domains", [])
     errors: dict[str, list[str]] = {}
     if not isinstance(role_map, dict) or not all(
         isinstance(k, str) and k and v in TENANT_ROLES for k, v in role_map.items()
@@ -44,12 +48,7 @@ def _clean_common(*, actor: Any, role_map: Any, default_role: Any, allowed_domai
 def oidc_provider_update(*, actor: Any, client_secret: str | None = None, **data: Any) -> OidcProvider:
     """Saves the tenant's OIDC provider; checks the issuer's discovery document when enabled; audited."""
     provider = oidc_provider_get()
-    common = _clean_common(
-        actor=actor,
-        role_map=data.get("role_map", {}),
-        default_role=data.get("default_role", Role.MEMBER),
-        allowed_domains=data.get("allowed_domains", []),
-    )
+    common = _clean_common(actor=actor, data=data)
     issuer = str(data.get("issuer") or "").strip()
     scopes = [s for s in data.get("scopes") or ["openid", "email", "profile"] if s]
     if "openid" not in scopes:
@@ -92,12 +91,7 @@ def oidc_provider_update(*, actor: Any, client_secret: str | None = None, **data
 def saml_provider_update(*, actor: Any, **data: Any) -> SamlProvider:
     """Saves the tenant's SAML provider (metadata inline or fetched from a URL, checked); audited."""
     provider = saml_provider_get()
-    common = _clean_common(
-        actor=actor,
-        role_map=data.get("role_map", {}),
-        default_role=data.get("default_role", Role.MEMBER),
-        allowed_domains=data.get("allowed_domains", []),
-    )
+    common = _clean_common(actor=actor, data=data)
     xml = str(data.get("idp_metadata_xml") or "").strip()
     url = str(data.get("idp_metadata_url") or "").strip()
     errors: dict[str, list[str]] = {}

@@ -7,8 +7,7 @@ rolled-back transaction or savepoint never appear, and their log lines never app
 import contextlib
 import logging
 import threading
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,11 +17,8 @@ from django_tenants.utils import schema_context
 from audit.models import AuditEntry, ChainHead
 from audit.selectors import chain_verify
 from audit.services import entries_batched
-from tenants.models import Tenant
-from tenants.services import tenant_delete
 from tests.audit.helpers import record, trail
 from tests.conftest import owner_cursor
-from tests.factories import make_tenant
 
 
 def _record(n: Any, **changes: Any) -> AuditEntry:
@@ -177,28 +173,19 @@ def test_a_batch_outside_a_transaction_appends_at_once(committed_db, fresh_tenan
     assert _verified(fresh_tenant.schema_name) == start + 1
 
 
-@pytest.fixture
-def second_tenant(committed_db) -> Iterator[Tenant]:
-    tenant = make_tenant(f"t{uuid.uuid4().hex[:10]}")
-    yield tenant
-    connection.set_schema_to_public()
-    tenant_delete(tenant=tenant, purge=True)
-    Tenant.objects.filter(pk=tenant.pk).delete()
-
-
 def test_an_entry_of_another_schema_in_a_batch_is_appended_to_its_own_trail(
-    committed_db, fresh_tenant, second_tenant
+    committed_db, fresh_tenant, other_tenant
 ):
-    before, start = len(trail(second_tenant)), len(trail(fresh_tenant))
+    before, start = len(trail(other_tenant)), len(trail(fresh_tenant))
     with schema_context(fresh_tenant.schema_name), transaction.atomic(), entries_batched():
         _record("here")
-        with schema_context(second_tenant.schema_name):
+        with schema_context(other_tenant.schema_name):
             elsewhere = _record("there")
             assert elsewhere.pk is not None
     assert [e.object_pk for e in trail(fresh_tenant)][start:] == ["here"]
-    assert [e.object_pk for e in trail(second_tenant)][before:] == ["there"]
+    assert [e.object_pk for e in trail(other_tenant)][before:] == ["there"]
     assert _verified(fresh_tenant.schema_name) == start + 1
-    assert _verified(second_tenant.schema_name) == before + 1
+    assert _verified(other_tenant.schema_name) == before + 1
 
 
 def test_an_over_long_value_is_refused_not_truncated(committed_db, fresh_tenant):

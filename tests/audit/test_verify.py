@@ -6,20 +6,15 @@ transaction. So the trail must be committed: these tests work in throwaway tenan
 purged afterwards."""
 
 import io
-import uuid
-from collections.abc import Iterator
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django_tenants.utils import schema_context
 
 from audit.models import AuditEntry
 from tenants.models import Tenant
-from tenants.services import tenant_delete
 from tests.audit.helpers import trail
 from tests.conftest import owner_cursor
-from tests.factories import make_tenant
 
 
 @pytest.fixture
@@ -34,15 +29,6 @@ def alpha_chain(db, tenant_a, make_user) -> list[AuditEntry]:
     for _ in range(4):
         make_user(tenant_a)
     return trail(tenant_a)
-
-
-@pytest.fixture
-def other_tenant(committed_db) -> Iterator[Tenant]:
-    tenant = make_tenant(f"t{uuid.uuid4().hex[:10]}")
-    yield tenant
-    connection.set_schema_to_public()
-    tenant_delete(tenant=tenant, purge=True)
-    Tenant.objects.filter(pk=tenant.pk).delete()
 
 
 def _verify(*args: str) -> str:

@@ -467,6 +467,24 @@ class Counter:
         """Side-effect rows of `test.count` per event id."""
         return dict(self.rows("SELECT event_id, count(*) FROM test_side_effects GROUP BY event_id"))
 
+    def assert_applied_once(
+        self, batches: list[list[dict[str, Any]]], *, side_effect_rows: int
+    ) -> tuple[dict[str, int], set[str]]:
+        """Every `test.count` event left exactly one side effect, every user event its user, and
+        there are `side_effect_rows` effects in all. Returns the effects and the users' ids."""
+        effects = self.side_effects()
+        users = {
+            r[0] for r in self.rows("SELECT external_id FROM accounts_user WHERE external_id IS NOT NULL")
+        }
+        for batch in batches:
+            for event in batch:
+                if event["type"] == "test.count":
+                    assert effects.get(event["id"]) == 1, event["id"]
+                else:
+                    assert event["data"]["id"] in users
+        assert sum(effects.values()) == side_effect_rows
+        return effects, users
+
     def safe(self, check: Callable[[], bool]) -> Callable[[], bool]:
         """A wait_for check that reads False while the database cannot be reached."""
 
