@@ -21,7 +21,7 @@ class IntegrationSettingsSerializer(serializers.Serializer[Any]):
         return f"whsec_…{secret[-4:]}" if secret else ""
 
 
-class EndpointUpdateSerializer(serializers.Serializer[Any]):
+class IntegrationSettingsUpdateSerializer(serializers.Serializer[Any]):
     enabled = serializers.BooleanField(required=False)
     base_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
     api_key = serializers.CharField(required=False, allow_blank=True, write_only=True, max_length=500)

@@ -26,9 +26,9 @@ from . import metrics
 from .models import Service, WebhookEvent
 from .selectors import event_get, event_list, signing_secrets
 from .serializers import (
-    EndpointUpdateSerializer,
     EventFilterSerializer,
     IntegrationSettingsSerializer,
+    IntegrationSettingsUpdateSerializer,
     ReplaySerializer,
     RequeuedSerializer,
     SecretSerializer,
@@ -135,12 +135,12 @@ class IntegrationSettingsView(APIView):
     @extend_schema(
         summary="Change an integration's settings",
         description="`api_key` is write only. The payment service's settings: platform admins only.",
-        request=EndpointUpdateSerializer,
+        request=IntegrationSettingsUpdateSerializer,
         responses=IntegrationSettingsSerializer,
     )
     def put(self, request: Request, service: str) -> Response:
         _check_service(service)
-        data = EndpointUpdateSerializer(data=request.data)
+        data = IntegrationSettingsUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         current = integration_settings_ensure(service=service)
         endpoint = integration_settings_update(
