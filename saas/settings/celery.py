@@ -7,6 +7,10 @@ from .integrations import INTEGRATIONS_SYNC_INTERVAL_SECONDS, WEBHOOK_SWEEP_INTE
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# kombu's Redis transport, except that a task finishing after a broker outage cannot stop the
+# worker by acknowledging on the lost connection (saas/broker.py).
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT = "saas.broker:Transport"
 # Publishing from a web request must fail fast when Redis is down, never hang the request.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
 CELERY_BROKER_TRANSPORT_OPTIONS = {

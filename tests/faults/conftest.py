@@ -28,13 +28,13 @@ from typing import Any
 
 import psycopg
 import pytest
-import redis
 import requests
 
 from integrations.signing import signed_headers
 from scripts.services import bootstrap_roles
-from tests.conftest import ROOT, free_port, port_accepts, wait_for
+from tests.conftest import ROOT, free_port, wait_for
 from tests.integrations.payloads import payload
+from tests.redis_server import PrivateRedis
 
 PYTHON = sys.executable
 SUITE_STARTED = time.monotonic()
@@ -129,54 +129,6 @@ class PrivatePostgres:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-class PrivateRedis:
-    """A redis-server of our own (no persistence, so a restart starts it empty, like a lost node)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        server = shutil.which("redis-server")
-        if not server:
-            pytest.fail("redis-server not found (apt-get install redis-server)")
-        self.proc = subprocess.Popen(
-            [
-                server,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.folder),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for(self.answers, timeout=30, what="private redis")
-
-    def answers(self) -> bool:
-        try:
-            return bool(redis.Redis.from_url(self.url, socket_timeout=1).ping())
-        except redis.RedisError:
-            return False
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()  # abrupt, like a crashed node; nothing is saved either way
-            self.proc.wait(timeout=30)
-        wait_for(lambda: not port_accepts(self.port), timeout=30, what="redis stopped")
-
-
 # ---------------------------------------------------------------------------------------------
 # The processes under test
 # ---------------------------------------------------------------------------------------------
@@ -226,6 +178,14 @@ class Proc:
             self.popen.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.kill()
+
+    def last_traceback(self, lines: int = 40) -> str:
+        try:
+            log = self.log.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        starts = [i for i, line in enumerate(log) if "Traceback (most recent call last)" in line]
+        return "\n".join(log[starts[-1] : starts[-1] + lines]) if starts else "(no traceback)"
 
     def tail(self, lines: int = 30) -> str:
         try:
@@ -367,6 +327,15 @@ class Stack:
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name} (pid {p.popen.pid}) ---\n{p.tail()}" for p in self.procs)
+
+    def diagnosis(self) -> str:
+        """Each process: running or its exit code, and the last traceback in its log (a process that
+        died is the usual reason a fault test times out)."""
+        parts = []
+        for proc in self.procs:
+            state = "running" if proc.alive() else f"exited {proc.popen.returncode}"
+            parts.append(f"--- {proc.name} (pid {proc.popen.pid}, {state}) ---\n{proc.last_traceback()}")
+        return "\n".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -559,6 +528,10 @@ def stack(
 def pytest_runtest_makereport(item: Any, call: Any) -> Any:
     report = yield
     setattr(item, f"rep_{report.when}", report)
+    stack = getattr(item, "funcargs", {}).get("stack")
+    if report.when == "call" and report.failed and isinstance(stack, Stack):
+        # In the failure report itself (the teardown's full log tails come earlier in the output).
+        report.sections.append(("processes under test", stack.diagnosis()))
     return report
 
 
