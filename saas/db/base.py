@@ -14,17 +14,26 @@ its own transaction for the same reason.
 What else a transaction pooler does not carry across transactions is off too: server-side cursors
 (DISABLE_SERVER_SIDE_CURSORS, settings) and prepared statements (psycopg's `prepare_threshold`).
 The platform takes no session advisory locks and does not LISTEN (its locks live in Redis).
+
+The health check (CONN_HEALTH_CHECKS) before a request's first query costs no round trip: an idle
+connection that libpq still holds as good, outside a transaction, with nothing to read on its
+socket, is usable. A server that went away (`pg_terminate_backend`, a restart, PgBouncer's restart)
+sends its termination notice and closes the socket, which makes it readable: then, and whenever the
+state is anything but idle, Django's `SELECT 1` decides, and a failed one replaces the connection
+before the request uses it.
 """
 
 import re
+import select
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+import psycopg
 from django.core.exceptions import ImproperlyConfigured
 from django_tenants.postgresql_backend import base as tenant_base
 from django_tenants.utils import quote_schema_name
-from psycopg import sql
+from psycopg import pq, sql
 
 from .introspection import SchemaTableIntrospection
 
@@ -72,7 +81,16 @@ def _pooled_cursor_class(base: type) -> type:
     return PooledCursor
 
 
+def _socket_readable(fd: int) -> bool:
+    """Whether anything (data, end of file, an error) is waiting on `fd`, without waiting."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
 class DatabaseWrapper(tenant_base.DatabaseWrapper):
+    health_check_done: bool  # Django's, set per request by close_if_unusable_or_obsolete
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.introspection = SchemaTableIntrospection(self)  # lists one schema's tables, not all
@@ -85,6 +103,32 @@ class DatabaseWrapper(tenant_base.DatabaseWrapper):
         address = self.settings_dict.get("POOLER")
         where = (self.settings_dict.get("HOST") or "", str(self.settings_dict.get("PORT") or ""))
         return bool(address) and tuple(address) == where
+
+    def close_if_health_check_failed(self) -> None:
+        """Django's health check, without its round trip where the client can tell (module docstring)."""
+        if self.connection is None or not self.health_check_enabled or self.health_check_done or self.pool:
+            super().close_if_health_check_failed()
+            return
+        if not self._usable_without_round_trip():
+            self.close()
+        self.health_check_done = True
+
+    def _usable_without_round_trip(self) -> bool:
+        """The health check, from the client's side when that can tell (module docstring)."""
+        conn = self.connection
+        if conn.closed or conn.broken:
+            return False
+        pgconn = conn.pgconn
+        if pgconn.status != pq.ConnStatus.OK:
+            return False
+        if pgconn.transaction_status != pq.TransactionStatus.IDLE:
+            return bool(self.is_usable())  # in a transaction, or in doubt: the server decides
+        try:
+            readable = _socket_readable(pgconn.socket)
+        except (OSError, ValueError, psycopg.Error):
+            return False
+        # Nothing is sent to an idle client but its server's goodbye (or, rarely, a notice): ask.
+        return not readable or bool(self.is_usable())
 
     def get_connection_params(self) -> dict[str, Any]:
         params: dict[str, Any] = super().get_connection_params()
