@@ -238,6 +238,16 @@ SELECT id FROM stored
 """
 
 
+@functools.lru_cache(maxsize=8)
+def _insert_sql(is_batch: bool, mark: str) -> str:
+    """The intake statement's text (the same for every request; the schema is the search path's)."""
+    return _INSERT_SQL.format(
+        table=connection.ops.quote_name(WebhookEvent._meta.db_table),
+        source="(%s::jsonb)->'events'" if is_batch else "jsonb_build_array(%s::jsonb)",
+        mark=mark,
+    )
+
+
 def webhook_receive(*, service: str, body: IncomingBody) -> tuple[int, int]:
     """Stores the events in one multi-row insert (known ids are duplicates) and, once committed,
     kicks their processing. Returns (accepted, duplicates)."""
@@ -245,11 +255,7 @@ def webhook_receive(*, service: str, body: IncomingBody) -> tuple[int, int]:
     due = now + timedelta(seconds=settings.WEBHOOK_RECEIVED_GRACE_SECONDS)
     # Lock-free: concurrent deliveries to one tenant do not queue on its marker row (tenants.due).
     mark, mark_params = due_mark_sql(at=due, when="EXISTS (SELECT 1 FROM stored)", lock_free=True)
-    sql = _INSERT_SQL.format(
-        table=connection.ops.quote_name(WebhookEvent._meta.db_table),
-        source="(%s::jsonb)->'events'" if body.is_batch else "jsonb_build_array(%s::jsonb)",
-        mark=mark,
-    )
+    sql = _insert_sql(body.is_batch, mark)
     # One statement is atomic on its own: outside a transaction it commits as it returns (and
     # on_commit then runs at once); inside one, the kick waits for that transaction's commit.
     # Inside a caller's transaction a savepoint keeps a refused insert from breaking that transaction.

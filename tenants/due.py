@@ -22,6 +22,7 @@ have read the marker before the refresh moved it (`LOCK TABLE ... IN SHARE MODE`
 commit) and reads their rows again.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -101,15 +102,19 @@ def due_mark_sql(*, at: datetime, when: str = "", lock_free: bool = False) -> tu
     WHERE leaves it as it is). Only for rows of a table listed in its outbox's `tables`: the refresh
     waits for that table's writers instead of relying on the row lock."""
     schema, now = connection.schema_name, timezone.now()
+    params = [schema, at, now, schema, at, now] if lock_free else [schema, at, now]
+    return _mark_sql_text(when, lock_free), params
+
+
+@functools.lru_cache(maxsize=16)
+def _mark_sql_text(when: str, lock_free: bool) -> str:
     conditions = [when] if when else []
-    params: list[Any] = []
     if lock_free:
         conditions.append(_MARK_NEEDED_SQL.format(table=_table()))
-        params = [schema, at, now]
     values = "SELECT %s, %s::timestamptz, %s::timestamptz"
     if conditions:
         values += " WHERE " + " AND ".join(conditions)
-    return _MARK_SQL.format(table=_table(), values=values), [schema, at, now, *params]
+    return _MARK_SQL.format(table=_table(), values=values)
 
 
 def due_mark(*, at: datetime) -> None:
