@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -201,19 +201,28 @@ def due_refresh() -> datetime | None:
     return _refresh_lock_free(when)
 
 
+# How long the refresh waits for the open writers of the outboxes' tables. Deliveries to the tenant
+# queue behind that wait; past it the refresh gives up and marks the tenant due a lease later, when
+# the next sweep looks again (an open writer's rows are found then, at the latest).
+_WRITERS_WAIT = "500ms"
+
+
 def _refresh_lock_free(when: datetime | None) -> datetime | None:
     """The second half of `due_refresh`: SHARE MODE waits for every open transaction writing one of
     the tables (and holds new ones back for this short transaction only); the outboxes read after
     it see their rows. A separate transaction that locks no marker row while it waits, so a writer
     holding the marker row and then writing such a table cannot deadlock with it."""
     tables = [table for outbox in outboxes() for table in outbox.tables]
-    if not tables:
+    if not tables or connection.schema_name == "public":
         return when
     names = ", ".join(connection.ops.quote_name(table) for table in tables)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [_WRITERS_WAIT])
             cursor.execute(f"LOCK TABLE {names} IN SHARE MODE")
-        later = due_next()
+            later = due_next()
+    except OperationalError:  # lock_timeout: a long writer is open; look again a lease later
+        later = timezone.now() + timedelta(seconds=settings.TENANT_DUE_LEASE_SECONDS)
     if later is not None and (when is None or later < when):
         due_mark(at=later)
         return later

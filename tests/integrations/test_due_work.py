@@ -238,3 +238,21 @@ def test_a_refresh_waits_for_an_intake_that_read_the_marker_before_it_moved(fres
         pending.refresh_from_db()
         assert refreshed["at"] == pending.next_attempt_at
         assert marker(fresh_tenant) == pending.next_attempt_at
+
+
+def test_a_refresh_that_cannot_wait_out_a_long_writer_marks_the_tenant_due_a_lease_later(
+    fresh_tenant, unblocked, no_kick, settings
+):
+    """Deliveries queue behind the refresh's wait, so it is bounded: past it the tenant stays due."""
+    with schema_context(fresh_tenant.schema_name):
+        (done,) = receive(event(ext="long-1"))
+        WebhookEvent.objects.filter(pk=done.pk).update(status=EventStatus.PROCESSED, next_attempt_at=None)
+        with owner_cursor(fresh_tenant.schema_name) as other:  # a long transaction writing events
+            other.execute("LOCK TABLE integrations_webhookevent IN ROW EXCLUSIVE MODE")
+            before = timezone.now()
+            at = due_refresh()
+        assert at is not None
+        assert before < at <= timezone.now() + timedelta(seconds=settings.TENANT_DUE_LEASE_SECONDS)
+        assert marker(fresh_tenant) == at
+        assert due_refresh() is None  # the writer gone: nothing due, the marker cleared
+        assert marker(fresh_tenant) is None
