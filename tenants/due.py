@@ -19,7 +19,9 @@ the marker only when it would change and merely reads it otherwise, so concurren
 tenant no longer queue on that row through each other's commits. Such a writer's table is named in
 its outbox's `tables`; the refresh then waits for every transaction writing those tables that may
 have read the marker before the refresh moved it (`LOCK TABLE ... IN SHARE MODE` after its own
-commit) and reads their rows again.
+commit) and reads their rows again. This relies on PostgreSQL taking a READ COMMITTED statement's
+snapshot after the locks on its tables: a writer that read the old marker already held its table
+lock when the new one was committed.
 """
 
 import functools
