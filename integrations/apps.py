@@ -12,7 +12,7 @@ class IntegrationsConfig(AppConfig):
             metrics,  # noqa: F401  (registers the backlog collector)
             schema,  # noqa: F401  (documents the webhook intake in the OpenAPI schema)
         )
-        from .models import IntegrationSettings, Invoice, Message, Subscription
+        from .models import IntegrationSettings, Invoice, Message, Subscription, WebhookEvent
 
         # Settings changes are audited as row changes; the secrets never reach the trail (a rotation
         # is recorded by secret_rotate), the API key only as "changed". Events are not tracked row by
@@ -33,8 +33,13 @@ class IntegrationsConfig(AppConfig):
         from .providers.communication_service import messages_next_due
         from .services import events_next_due, events_purge, events_sweep, messages_sweep
 
-        # The tenant's sweep (tenants.due): webhook events and outgoing messages are outboxes.
+        # The tenant's sweep (tenants.due): webhook events and outgoing messages are outboxes. Intake
+        # marks the tenant lock-free (integrations.services.webhook_receive): its table is named.
         outbox_register(
-            name="webhook_events", sweep=events_sweep, next_due=events_next_due, purge=events_purge
+            name="webhook_events",
+            sweep=events_sweep,
+            next_due=events_next_due,
+            purge=events_purge,
+            tables=(WebhookEvent._meta.db_table,),
         )
         outbox_register(name="messages", sweep=messages_sweep, next_due=messages_next_due)

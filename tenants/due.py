@@ -13,15 +13,25 @@ Why nothing is lost:
   reads the rows after locking the marker row, so a row committed after that read moves it again;
 - moving a row's due time later (a lease, a grace period) needs no write at all;
 - a dispatched sweep whose broker message is lost leaves the marker due a lease later: found again.
+
+A hot writer (webhook intake) may skip the marker's row lock: `due_mark_sql(lock_free=True)` writes
+the marker only when it would change and merely reads it otherwise, so concurrent writers of one
+tenant no longer queue on that row through each other's commits. Such a writer's table is named in
+its outbox's `tables`; the refresh then waits for every transaction writing those tables that may
+have read the marker before the refresh moved it (`LOCK TABLE ... IN SHARE MODE` after its own
+commit) and reads their rows again. This relies on PostgreSQL taking a READ COMMITTED statement's
+snapshot after the locks on its tables: a writer that read the old marker already held its table
+lock when the new one was committed.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -39,6 +49,7 @@ class Outbox:
     sweep: Callable[[], int]  # enqueues what is due now; returns how many
     next_due: Callable[[], datetime | None]  # the earliest due time of its rows (None: nothing)
     purge: Callable[[], int] | None = None  # retention: deletes finished rows past their days
+    tables: tuple[str, ...] = ()  # tables (in the tenant's schema) written with a lock-free mark
 
 
 _OUTBOXES: dict[str, Outbox] = {}
@@ -50,9 +61,12 @@ def outbox_register(
     sweep: Callable[[], int],
     next_due: Callable[[], datetime | None],
     purge: Callable[[], int] | None = None,
+    tables: tuple[str, ...] = (),
 ) -> None:
-    """Adds an outbox to every tenant's sweep (and retention); called from an app's ready()."""
-    _OUTBOXES[name] = Outbox(name=name, sweep=sweep, next_due=next_due, purge=purge)
+    """Adds an outbox to every tenant's sweep (and retention); called from an app's ready().
+
+    `tables`: the tables whose writers mark with `due_mark_sql(lock_free=True)` (see above)."""
+    _OUTBOXES[name] = Outbox(name=name, sweep=sweep, next_due=next_due, purge=purge, tables=tables)
 
 
 def outboxes() -> list[Outbox]:
@@ -74,11 +88,35 @@ ON CONFLICT (schema_name) DO UPDATE
 """
 
 
-def due_mark_sql(*, at: datetime, when: str = "") -> tuple[str, list[Any]]:
+# The upsert's own WHERE, negated: the marker is already early enough and its activity recent.
+_MARK_NEEDED_SQL = """NOT EXISTS (
+    SELECT 1 FROM {table} AS c
+     WHERE c.schema_name = %s AND c.due_at <= %s::timestamptz
+       AND c.active_at >= %s::timestamptz - interval '1 hour')"""
+
+
+def due_mark_sql(*, at: datetime, when: str = "", lock_free: bool = False) -> tuple[str, list[Any]]:
     """The marker's upsert for the active schema as SQL and parameters, to run inside a statement
-    of the caller's (a data-modifying CTE: `when` is a condition such as `EXISTS (SELECT 1 FROM x)`)."""
-    values = "SELECT %s, %s::timestamptz, %s::timestamptz" + (f" WHERE {when}" if when else "")
-    return _MARK_SQL.format(table=_table(), values=values), [connection.schema_name, at, timezone.now()]
+    of the caller's (a data-modifying CTE: `when` is a condition such as `EXISTS (SELECT 1 FROM x)`).
+
+    `lock_free=True` first reads the marker and upserts only when that would change it, so the
+    statement takes the marker's row lock only then (the plain upsert locks the row even when its
+    WHERE leaves it as it is). Only for rows of a table listed in its outbox's `tables`: the refresh
+    waits for that table's writers instead of relying on the row lock."""
+    schema, now = connection.schema_name, timezone.now()
+    params = [schema, at, now, schema, at, now] if lock_free else [schema, at, now]
+    return _mark_sql_text(when, lock_free), params
+
+
+@functools.lru_cache(maxsize=16)
+def _mark_sql_text(when: str, lock_free: bool) -> str:
+    conditions = [when] if when else []
+    if lock_free:
+        conditions.append(_MARK_NEEDED_SQL.format(table=_table()))
+    values = "SELECT %s, %s::timestamptz, %s::timestamptz"
+    if conditions:
+        values += " WHERE " + " AND ".join(conditions)
+    return _MARK_SQL.format(table=_table(), values=values)
 
 
 def due_mark(*, at: datetime) -> None:
@@ -150,7 +188,10 @@ def due_refresh() -> datetime | None:
     """Sets the active tenant's marker to its earliest due time, or clears it; returns that time.
 
     The marker row is locked before the outboxes are read: a writer that commits a due row after
-    the read waits for this transaction and then moves the marker earlier again (never lost)."""
+    the read waits for this transaction and then moves the marker earlier again (never lost).
+    Writers with a lock-free mark (the outboxes' `tables`) take no row lock; once the new marker is
+    committed (they read it from then on), the refresh waits for those tables' open writers, which
+    may have read the old one, and marks what they stored (`_refresh_lock_free`)."""
     schema = connection.schema_name
     with transaction.atomic():
         held = TenantWork.objects.select_for_update().filter(schema_name=schema).exists()
@@ -159,6 +200,34 @@ def due_refresh() -> datetime | None:
             TenantWork.objects.filter(schema_name=schema).update(due_at=when)
         elif when is not None:
             due_mark(at=when)
+    return _refresh_lock_free(when)
+
+
+# How long the refresh waits for the open writers of the outboxes' tables. Deliveries to the tenant
+# queue behind that wait; past it the refresh gives up and marks the tenant due a lease later, when
+# the next sweep looks again (an open writer's rows are found then, at the latest).
+_WRITERS_WAIT = "500ms"
+
+
+def _refresh_lock_free(when: datetime | None) -> datetime | None:
+    """The second half of `due_refresh`: SHARE MODE waits for every open transaction writing one of
+    the tables (and holds new ones back for this short transaction only); the outboxes read after
+    it see their rows. A separate transaction that locks no marker row while it waits, so a writer
+    holding the marker row and then writing such a table cannot deadlock with it."""
+    tables = [table for outbox in outboxes() for table in outbox.tables]
+    if not tables or connection.schema_name == "public":
+        return when
+    names = ", ".join(connection.ops.quote_name(table) for table in tables)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [_WRITERS_WAIT])
+            cursor.execute(f"LOCK TABLE {names} IN SHARE MODE")
+            later = due_next()
+    except OperationalError:  # lock_timeout: a long writer is open; look again a lease later
+        later = timezone.now() + timedelta(seconds=settings.TENANT_DUE_LEASE_SECONDS)
+    if later is not None and (when is None or later < when):
+        due_mark(at=later)
+        return later
     return when
 
 

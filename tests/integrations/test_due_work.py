@@ -3,10 +3,11 @@ says work is due, the marker follows every due row (intake, retries, messages, m
 whose broker message was lost is still found and processed by a real worker."""
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -18,7 +19,7 @@ from integrations.providers import PROVIDERS
 from integrations.services import events_process, webhook_parse, webhook_receive
 from tenants.due import due_dispatch, due_refresh, due_sweep, retention_schemas
 from tenants.models import TenantWork
-from tests.conftest import wait_for
+from tests.conftest import owner_cursor, wait_for
 
 from .conftest import event, secret_for, signed_headers
 
@@ -177,3 +178,81 @@ def test_a_second_beat_in_the_same_interval_dispatches_nothing(db):
     assert not beat_slot_take("an-entry", 15.0, now=now + 5)  # the second beat, same interval
     assert beat_slot_take("another-entry", 15.0, now=now + 5)  # each schedule entry has its own slot
     assert beat_slot_take("an-entry", 15.0, now=now + 15)  # the next interval
+
+
+def test_intake_does_not_wait_for_the_marker_row_when_the_marker_is_already_early_enough(
+    fresh_tenant, unblocked, no_kick
+):
+    """Concurrent deliveries to one tenant used to queue on its marker row (the upsert locks the
+    row even when it leaves it as it is) through each other's commits; now only a write waits."""
+    with schema_context(fresh_tenant.schema_name):
+        (first,) = receive(event(ext="early-1"))
+        assert marker(fresh_tenant) == first.next_attempt_at
+        with owner_cursor() as other:  # another transaction holds the marker row
+            other.execute(
+                "SELECT 1 FROM tenants_tenantwork WHERE schema_name = %s FOR UPDATE",
+                [fresh_tenant.schema_name],
+            )
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '5s'")  # before: LockNotAvailable after 5 s
+            try:
+                (second,) = receive(event(ext="early-2"))
+            finally:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET lock_timeout = 0")
+        assert second.next_attempt_at >= first.next_attempt_at
+        assert marker(fresh_tenant) == first.next_attempt_at  # still the earliest
+
+
+def test_a_refresh_waits_for_an_intake_that_read_the_marker_before_it_moved(fresh_tenant, unblocked, no_kick):
+    """The lock-free mark's other half: an intake still open when a sweep's refresh clears the
+    marker (it read the old one, so it did not write it) is waited for, and its event marked."""
+    with schema_context(fresh_tenant.schema_name):
+        (done,) = receive(event(ext="race-1"))
+        WebhookEvent.objects.filter(pk=done.pk).update(status=EventStatus.PROCESSED, next_attempt_at=None)
+        refreshed = {}
+
+        def refresh() -> None:
+            try:
+                with schema_context(fresh_tenant.schema_name):
+                    refreshed["at"] = due_refresh()
+            finally:
+                connection.close()
+
+        def refresh_waits() -> bool:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_stat_clear_snapshot()")  # else read once per transaction
+                cursor.execute(  # a backend that waits for this one
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+                )
+                return cursor.fetchone()[0] > 0
+
+        with transaction.atomic():
+            (pending,) = receive(event(ext="race-2"))  # the marker (done's) was early enough: not written
+            thread = threading.Thread(target=refresh)
+            thread.start()
+            wait_for(refresh_waits, what="the refresh waiting for the open intake")
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+        pending.refresh_from_db()
+        assert refreshed["at"] == pending.next_attempt_at
+        assert marker(fresh_tenant) == pending.next_attempt_at
+
+
+def test_a_refresh_that_cannot_wait_out_a_long_writer_marks_the_tenant_due_a_lease_later(
+    fresh_tenant, unblocked, no_kick, settings
+):
+    """Deliveries queue behind the refresh's wait, so it is bounded: past it the tenant stays due."""
+    with schema_context(fresh_tenant.schema_name):
+        (done,) = receive(event(ext="long-1"))
+        WebhookEvent.objects.filter(pk=done.pk).update(status=EventStatus.PROCESSED, next_attempt_at=None)
+        with owner_cursor(fresh_tenant.schema_name) as other:  # a long transaction writing events
+            other.execute("LOCK TABLE integrations_webhookevent IN ROW EXCLUSIVE MODE")
+            before = timezone.now()
+            at = due_refresh()
+        assert at is not None
+        assert before < at <= timezone.now() + timedelta(seconds=settings.TENANT_DUE_LEASE_SECONDS)
+        assert marker(fresh_tenant) == at
+        assert due_refresh() is None  # the writer gone: nothing due, the marker cleared
+        assert marker(fresh_tenant) is None

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from integrations.models import IntegrationSettings, WebhookEvent
-from integrations.services import secret_rotate
+from integrations.services import InvalidPayload, secret_rotate, webhook_parse
 
 from .conftest import as_meta, event, secret_for, signed_headers
 
@@ -297,3 +297,25 @@ def test_timestamps_in_other_offsets_are_stored_as_the_same_instant(tenant_a, de
     with schema_context(tenant_a.schema_name):
         stored_at = WebhookEvent.objects.get(event_id="evt_tz").occurred_at
     assert stored_at.isoformat() == "2025-01-01T00:00:00.500000+00:00"
+
+
+def _nested(levels: int) -> dict:
+    data: dict = {}
+    for _ in range(levels):
+        data = {"a": data}
+    return data
+
+
+def test_the_shape_check_short_cut_refuses_and_accepts_what_the_full_walk_does(settings):
+    """webhook_parse skips walking a body whose text cannot hold a NUL or nest too deep."""
+    settings.WEBHOOK_MAX_JSON_DEPTH = 8
+    deep = json.dumps(event(nested=_nested(7))).encode()  # 1 + 1 + 7 + 1 levels
+    with pytest.raises(InvalidPayload, match="deeper than 8"):
+        webhook_parse(body=deep)
+    brackets = json.dumps(event(note="{[" * 20)).encode()  # many brackets, all inside a string
+    assert len(webhook_parse(body=brackets).events) == 1
+    backslash = json.dumps(event(note="\\u0000")).encode()  # a backslash, then "u0000": no NUL
+    assert b"\\\\u0000" in backslash
+    assert len(webhook_parse(body=backslash).events) == 1
+    with pytest.raises(InvalidPayload, match="NUL"):
+        webhook_parse(body=json.dumps(event(note="\u0000")).encode())
