@@ -4,14 +4,18 @@ A list view may hand the pagination `CountedRows` instead of a queryset: each pa
 with the total count in the same statement (one round trip where Django's Paginator takes two, the
 count and then the slice), and the rows as plain dicts."""
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import connections
-from django.db.models import BigIntegerField, Func, QuerySet, Subquery
-from rest_framework import pagination
+from django.db.models import BigIntegerField, DateTimeField, Func, QuerySet, Subquery, TextField
+from django.utils import timezone
+from rest_framework import ISO_8601, pagination
+from rest_framework.settings import api_settings
 
 _BIGINT = 2**63
 
@@ -22,7 +26,8 @@ class CountedRows:
     together with the count of all of them: the count is an uncorrelated subquery of the page's
     statement, which PostgreSQL runs once (an InitPlan), unlike `count(*) OVER ()`, which reads
     every row of the result to count it. An empty page carries no count: it is then counted on its
-    own. Compiled once (`of`): a caller may keep one for a queryset that never changes."""
+    own. Timestamps come as text, rendered by PostgreSQL as DRF renders them (ApiTimestamp).
+    Compiled once (`of`): a caller may keep one for a queryset that never changes."""
 
     fields: tuple[str, ...]
     page_sql: str  # the rows, their count last; ends with LIMIT %s OFFSET %s
@@ -38,7 +43,13 @@ class CountedRows:
             raise ValueError("CountedRows counts plain, whole querysets")  # count(*) would lie
         count = queryset.order_by().annotate(_n=Func(template="count(*)", output_field=BigIntegerField()))
         count = count.values("_n")
-        rows = queryset.annotate(_total=Subquery(count)).values_list(*fields, "_total")
+        columns, texts = list(fields), {}
+        if _timestamps_render_in_utc():
+            for i, name in enumerate(fields):
+                if isinstance(queryset.model._meta.get_field(name), DateTimeField):
+                    columns[i] = f"_{name}_text"
+                    texts[columns[i]] = ApiTimestamp(name)
+        rows = queryset.annotate(**texts, _total=Subquery(count)).values_list(*columns, "_total")
         compiler = rows.query.get_compiler(using=rows.db)
         page_sql, page_params = compiler.as_sql()
         if compiler.get_converters([column for column, _, _ in compiler.select[: len(fields)]]):
@@ -60,6 +71,28 @@ class CountedRows:
             return [], self.count()
         fields = self.fields
         return [dict(zip(fields, row, strict=False)) for row in rows], int(rows[0][-1])
+
+
+class ApiTimestamp(Func):
+    """A timestamp as text, as DRF's DateTimeField renders it in UTC (ISO 8601, microseconds only
+    when there are some, `Z`): PostgreSQL formats it, the process neither parses nor formats it."""
+
+    template = (
+        "to_char(%(expressions)s AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', %(expressions)s)"
+        """ = %(expressions)s THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END)"""
+    )
+    output_field = TextField()
+
+
+@functools.cache
+def _timestamps_render_in_utc() -> bool:
+    """Whether DRF renders a timestamp as ApiTimestamp does: ISO 8601, in UTC (USE_TZ, and UTC the
+    current time zone: nothing activates another one)."""
+    return (
+        settings.USE_TZ
+        and timezone.get_current_timezone_name() == "UTC"
+        and str(api_settings.DATETIME_FORMAT).lower() == ISO_8601
+    )
 
 
 class CountedPaginator(Paginator[Any]):

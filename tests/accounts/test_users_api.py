@@ -468,6 +468,10 @@ def varied_users(tenant_a, make_user):
             created_at=datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC),
             updated_at=datetime(2021, 3, 4, 5, 6, 7, 10, tzinfo=UTC),
         )
+        User.objects.filter(pk=owner.pk).update(
+            created_at=datetime(999, 12, 31, 23, 59, 59, 100000, tzinfo=UTC),
+            updated_at=datetime(2024, 2, 29, 0, 0, 0, 999999, tzinfo=UTC),
+        )
     return owner
 
 
