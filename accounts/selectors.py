@@ -1,7 +1,12 @@
 """Reads of users in the active schema (a tenant's users, or platform staff in public)."""
 
+import functools
+from collections.abc import Sequence
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+
+from saas.pagination import CountedRows
 
 from .models import Invitation, InvitationStatus, User
 
@@ -9,6 +14,21 @@ from .models import Invitation, InvitationStatus, User
 def user_list() -> QuerySet[User]:
     """Every user of the active schema, in id order (inactive ones included)."""
     return User.objects.order_by("id")
+
+
+def user_rows(*, fields: Sequence[str], users: QuerySet[User] | None = None) -> CountedRows:
+    """`users` (every user of the active schema when None, in id order) as plain rows of `fields`,
+    paged with their count in one statement (saas.pagination)."""
+    if users is None:
+        return _all_user_rows(tuple(fields))
+    return CountedRows.of(users, fields)
+
+
+@functools.cache
+def _all_user_rows(fields: tuple[str, ...]) -> CountedRows:
+    # Compiled once per process: the statement names no schema (the search_path picks the
+    # tenant's) and no value, and compiling it cost more than reading a page.
+    return CountedRows.of(user_list(), fields)
 
 
 def user_search(*, users: QuerySet[User], text: str) -> QuerySet[User]:

@@ -1,11 +1,19 @@
 """Users API: role matrix, role rules, last owner, stale tokens, mass assignment."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
+from rest_framework.pagination import PageNumberPagination as StockPageNumberPagination
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 
+from accounts.filters import UserFilter
 from accounts.models import Role, User
+from accounts.serializers import UserSerializer
 from tests.conftest import PASSWORD, ROUTING_FORMS
 
 pytestmark = pytest.mark.django_db
@@ -430,6 +438,88 @@ def test_page_size_is_capped_at_100(tenant_a, make_user, client_for):
     assert len(client.get("/api/v1/users/", {"page_size": 5, "page": 2}).json()["results"]) == 5
 
 
+class _StockPagination(StockPageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+def _stock_page(tenant, path, query, host=None, **headers):
+    """The page as DRF's stock pagination and UserSerializer render it, as bytes."""
+    request = Request(APIRequestFactory().get(path, query, HTTP_HOST=host or "testserver", **headers))
+    with schema_context(tenant.schema_name):
+        users = UserFilter(query, queryset=User.objects.order_by("id")).qs
+        paginator = _StockPagination()
+        page = paginator.paginate_queryset(users, request)
+        data = paginator.get_paginated_response(UserSerializer(page, many=True).data).data
+    return JSONRenderer().render(data)
+
+
+@pytest.fixture
+def varied_users(tenant_a, make_user):
+    """Users whose fields exercise the rendering: whole-second and fractional timestamps, an
+    external id or none, quotes, backslashes, control and non-ASCII characters, U+2028."""
+    owner = make_user(tenant_a, Role.OWNER, first_name="Zoë", last_name='O"Brien \\ \u2028\u2029')
+    make_user(tenant_a, Role.ADMIN, first_name="tab\there", last_name="\x01\x1f\x7f")
+    make_user(tenant_a, Role.MEMBER, first_name="", last_name="</script>&")
+    inactive = make_user(tenant_a, Role.MEMBER, is_active=False, first_name="😀")
+    with schema_context(tenant_a.schema_name):
+        User.objects.filter(pk=inactive.pk).update(
+            external_id="ext-1",
+            created_at=datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC),
+            updated_at=datetime(2021, 3, 4, 5, 6, 7, 10, tzinfo=UTC),
+        )
+        User.objects.filter(pk=owner.pk).update(
+            created_at=datetime(999, 12, 31, 23, 59, 59, 100000, tzinfo=UTC),
+            updated_at=datetime(2024, 2, 29, 0, 0, 0, 999999, tzinfo=UTC),
+        )
+    return owner
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"page_size": 2},
+        {"page_size": 2, "page": 2},
+        {"page_size": 2, "page": "last"},
+        {"page_size": 3, "page": 2},
+        {"page_size": 0},
+        {"page_size": "x", "page": "1"},
+        {"role": "member"},
+        {"is_active": "false"},
+        {"search": "zo", "page_size": 1},
+        {"role": "owner", "page_size": 1, "page": 1},
+    ],
+)
+@pytest.mark.parametrize("via", ROUTING_FORMS)
+def test_the_list_renders_byte_for_byte_as_drf_and_the_serializer_would(
+    tenant_a, varied_users, client_for, query, via
+):
+    response = client_for(tenant_a, varied_users, via=via).get("/api/v1/users/", query)
+    assert response.status_code == 200, response.content
+    if via == "host":
+        expected = _stock_page(tenant_a, "/api/v1/users/", query, host=f"{tenant_a.slug}.localhost")
+    elif via == "header":
+        expected = _stock_page(tenant_a, "/api/v1/users/", query, HTTP_X_TENANT_ID=tenant_a.slug)
+    else:  # the routing rewrites the path: the links are built from /api/v1/users/
+        expected = _stock_page(tenant_a, "/api/v1/users/", query)
+    assert response.content == expected
+
+
+@pytest.mark.parametrize("page", ["4", "0", "-1", "x", "1.5", "9" * 30])
+def test_a_page_out_of_range_is_404_as_drf_answers_it(tenant_a, varied_users, client_for, page):
+    response = client_for(tenant_a, varied_users).get("/api/v1/users/", {"page_size": 2, "page": page})
+    assert response.status_code == 404, response.content
+    assert response.json()["error"]["message"] == "Invalid page."
+
+
+def test_an_empty_list_is_one_empty_page(tenant_a, client_for, platform_admin):
+    with schema_context(tenant_a.schema_name):
+        User.objects.all().delete()
+    body = client_for(tenant_a, platform_admin).get("/api/v1/users/").json()
+    assert body == {"count": 0, "next": None, "previous": None, "results": []}
+
+
 def test_list_query_count_does_not_grow_with_the_tenant(tenant_a, make_user, client_for):
     client = client_for(tenant_a, make_user(tenant_a, Role.OWNER))
 
@@ -444,6 +534,19 @@ def test_list_query_count_does_not_grow_with_the_tenant(tenant_a, make_user, cli
     with schema_context(tenant_a.schema_name):
         User.objects.bulk_create(User(email=f"grow{i}@example.test") for i in range(80))
     assert queries() == small
+
+
+@pytest.mark.parametrize("query", [{"page_size": 50}, {"role": "owner", "search": "@"}, {"page": 2}])
+def test_a_page_and_its_count_are_one_statement(tenant_a, make_user, client_for, query):
+    client = client_for(tenant_a, make_user(tenant_a, Role.OWNER))
+    client.get("/api/v1/users/")  # warms the routing cache
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/api/v1/users/", query)
+    statements = [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith("SET search_path")]
+    # The token's user, then the page with its count (an empty page past the end: and the count).
+    expected = 3 if response.status_code == 404 else 2
+    assert len(statements) == expected, statements
+    assert "count(*)" in statements[1]
 
 
 # --- cross-tenant twins ---------------------------------------------------------------------
