@@ -111,8 +111,9 @@ class TenantRoutingMiddleware:
             return error_for(request, "tenant_inactive", "This tenant is not active.", 403)
 
         if match:
+            # Resolved without the tenant's prefix; `request.path` keeps it, so links the API builds
+            # from the request (a page's `next`, a redirect) lead back to the same tenant.
             request.path_info = "/api/v1/" + match["rest"]
-            request.path = request.META.get("SCRIPT_NAME", "") + request.path_info
         routed(request).tenant = tenant
         routed(request).urlconf = settings.TENANT_URLCONF
         _activate(tenant)

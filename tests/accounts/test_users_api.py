@@ -1,6 +1,7 @@
 """Users API: role matrix, role rules, last owner, stale tokens, mass assignment."""
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
@@ -9,12 +10,12 @@ from django_tenants.utils import schema_context
 from rest_framework.pagination import PageNumberPagination as StockPageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
-from rest_framework.test import APIRequestFactory
+from rest_framework.test import APIClient, APIRequestFactory
 
 from accounts.filters import UserFilter
 from accounts.models import Role, User
 from accounts.serializers import UserSerializer
-from tests.conftest import PASSWORD, ROUTING_FORMS
+from tests.conftest import PASSWORD, ROUTING_FORMS, TenantClient, access_token
 
 pytestmark = pytest.mark.django_db
 
@@ -501,8 +502,8 @@ def test_the_list_renders_byte_for_byte_as_drf_and_the_serializer_would(
         expected = _stock_page(tenant_a, "/api/v1/users/", query, host=f"{tenant_a.slug}.localhost")
     elif via == "header":
         expected = _stock_page(tenant_a, "/api/v1/users/", query, HTTP_X_TENANT_ID=tenant_a.slug)
-    else:  # the routing rewrites the path: the links are built from /api/v1/users/
-        expected = _stock_page(tenant_a, "/api/v1/users/", query)
+    else:  # the links keep the tenant's path, so following them stays in the tenant
+        expected = _stock_page(tenant_a, f"/api/v1/tenants/{tenant_a.slug}/users/", query)
     assert response.content == expected
 
 
@@ -585,3 +586,25 @@ def test_every_routing_form_serves_the_users_api(tenant_a, make_user, client_for
     client = client_for(tenant_a, make_user(tenant_a, Role.OWNER), via=via)
     assert client.post("/api/v1/users/", {"email": f"{via}@example.test"}).status_code == 201
     assert f"{via}@example.test" in users_in(tenant_a)
+
+
+def test_a_path_routed_pages_next_link_stays_in_its_tenant(tenant_a, tenant_b, make_user):
+    """Following `next` as given (no header, no tenant host) reaches the same tenant's next page;
+    the same link with another tenant's token is refused."""
+    owner = make_user(tenant_a, Role.OWNER)
+    make_user(tenant_a, Role.MEMBER)
+    first = TenantClient(tenant_a, via="path", token=access_token(owner, tenant_a))
+    page = first.get("/api/v1/users/", {"page_size": 1}).json()
+    link = urlsplit(page["next"])
+    assert link.path == f"/api/v1/tenants/{tenant_a.slug}/users/"
+
+    bare = APIClient()
+    bare.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(owner, tenant_a)}")
+    second = bare.get(f"{link.path}?{link.query}")
+    assert second.status_code == 200, second.content
+    assert second.json()["previous"] is not None
+    assert second.json()["results"][0]["id"] != page["results"][0]["id"]
+
+    stranger = make_user(tenant_b, Role.OWNER)
+    bare.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(stranger, tenant_b)}")
+    assert bare.get(f"{link.path}?{link.query}").status_code == 401
