@@ -307,8 +307,12 @@ def user_update(
         user_change_check(actor=actor, user=user, role=new_role, is_active=new_active, owners=owners)
 
         if email is not _UNSET:
-            user.email = normalize_email(email)
-            _check_email_free(user.email, exclude_pk=user.pk)
+            new_email = normalize_email(email)
+            if (
+                new_email != user.email
+            ):  # the locked row holds its own: the unique index leaves it to nobody else
+                _check_email_free(new_email, exclude_pk=user.pk)
+            user.email = new_email
         if first_name is not _UNSET:
             user.first_name = first_name
         if last_name is not _UNSET:
