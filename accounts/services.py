@@ -205,6 +205,7 @@ def user_create(
     actor: Actor | None = None,
     validate: bool = True,
     savepoint: bool = True,
+    email_checked: bool = False,
 ) -> User:
     """Creates a user in the active schema; the email is unique regardless of case. A `password`
     of None makes an unusable one (SSO and synced users sign in through their IdP or a reset).
@@ -213,12 +214,16 @@ def user_create(
     nobody grants a role above their own. Without one (tenant provisioning, an accepted invitation
     whose role was checked when it was sent) the caller is trusted. `savepoint=False` is for a
     caller that undoes a failed write itself: the webhook engine runs a batch without savepoints
-    and runs it again, a savepoint per event, when one fails.
+    and runs it again, a savepoint per event, when one fails. `email_checked=True` is for a caller
+    that has just read the (normalised) email's holder in the same transaction and found none (the
+    user service's upsert): the check is not made twice. Either way, an email taken meanwhile is
+    refused by the unique index (ValidationError, as the check would).
     """
     email = normalize_email(email)
     if actor is not None:
         user_create_check(actor=actor, role=role)
-    _check_email_free(email)
+    if not email_checked:
+        _check_email_free(email)
     user = User(
         email=email,
         role=role,
@@ -302,8 +307,12 @@ def user_update(
         user_change_check(actor=actor, user=user, role=new_role, is_active=new_active, owners=owners)
 
         if email is not _UNSET:
-            user.email = normalize_email(email)
-            _check_email_free(user.email, exclude_pk=user.pk)
+            new_email = normalize_email(email)
+            if (
+                new_email != user.email
+            ):  # the locked row holds its own: the unique index leaves it to nobody else
+                _check_email_free(new_email, exclude_pk=user.pk)
+            user.email = new_email
         if first_name is not _UNSET:
             user.first_name = first_name
         if last_name is not _UNSET:

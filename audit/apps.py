@@ -8,7 +8,9 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         # Body imports: Django requires models (and what imports them) to load after the registry.
         from . import celery_hooks  # noqa: F401  (Celery signals: system actor and request id in tasks)
+        from .diff import install as diff_install
         from .models import AuditEntryManager
         from .services import entry_append
 
         AuditEntryManager.writer = staticmethod(entry_append)
+        diff_install()  # a create's row diff without auditlog's per-field exceptions (audit/diff.py)

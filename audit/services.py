@@ -75,11 +75,39 @@ def chain_key() -> bytes:
     return str(settings.AUDIT_CHAIN_KEY).encode()
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _plain(value: Any) -> Any:
+    """`value` as JSON gives it back, when it holds only dicts with str keys, lists, tuples and
+    scalars of exactly those types (a row diff): tuples become lists. Anything else: _NotPlain."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        return {key: _plain(item) if type(key) is str else _not_plain() for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [_plain(item) for item in value]
+    return _not_plain()
+
+
+def _not_plain() -> Any:
+    raise _NotPlain
+
+
 def _jsonable(value: Any) -> Any:
-    """What the JSON column will give back, so the hash is computed over exactly what is stored."""
+    """What the JSON column will give back, so the hash is computed over exactly what is stored
+    (without an encode and a decode for a plain value, `_plain`)."""
     if value is None:
         return None
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    try:
+        return _plain(value)
+    except _NotPlain:
+        return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
 @lru_cache(maxsize=1024)

@@ -9,6 +9,7 @@ owner, never a role above `admin`.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
@@ -22,7 +23,7 @@ from integrations.errors import PermanentError
 from integrations.handlers import FetchThenApply, Handler
 from integrations.http import fetch_or_none
 from integrations.models import WebhookEvent
-from integrations.versions import version_advance, version_advance_and_fetch
+from integrations.versions import Select, select_compile, version_advance, version_advance_and_fetch
 from saas.errors import ApplicationError
 
 from .communication_service import welcome_queue
@@ -51,6 +52,16 @@ def _user_data(event: WebhookEvent) -> dict[str, Any]:
     }
 
 
+@cache
+def _matches_select() -> Select:
+    """The users an event may touch (its external id's and its email's holder), compiled once: run
+    with the parameters (external_id, email)."""
+    select, params = select_compile(User.objects.filter(Q(external_id="<id>") | Q(email="<email>")))
+    if params != ["<id>", "<email>"]:
+        raise RuntimeError(f"unexpected parameters of the compiled user select: {params}")
+    return select
+
+
 def user_upsert(*, event: WebhookEvent, profile: dict[str, Any] | None = None) -> User | None:
     """Creates or updates the user with `external_id = data.id` unless the event is stale.
 
@@ -69,7 +80,7 @@ def user_upsert(*, event: WebhookEvent, profile: dict[str, Any] | None = None) -
         object_id=fields["external_id"],
         occurred_at=event.occurred_at,
         event_id=event.event_id,
-        queryset=User.objects.filter(Q(external_id=fields["external_id"]) | Q(email=fields["email"])),
+        select=(_matches_select(), [fields["external_id"], fields["email"]]),
     )
     if not current:
         event.stale = True
@@ -95,6 +106,7 @@ def user_upsert(*, event: WebhookEvent, profile: dict[str, Any] | None = None) -
                 last_name=fields["last_name"],
                 external_id=fields["external_id"],
                 savepoint=False,  # the engine undoes a failed handler (see user_create)
+                email_checked=True,  # nobody holds it: `matches` holds whoever did, read just now
             )
         changes = {k: fields[k] for k in ("email", "first_name", "last_name")}
         return user_update(

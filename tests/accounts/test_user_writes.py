@@ -77,3 +77,21 @@ def test_owners_of_another_tenant_do_not_count(tenant_a, tenant_b, make_user):
         user_update(actor=a_other, user=a_owner, role=Role.ADMIN)
     assert [u.pk for u in _owners(tenant_a)] == [a_other.pk]
     assert [u.pk for u in _owners(tenant_b)] == [b_owner.pk]
+
+
+def test_an_unchanged_email_is_not_checked_again_and_a_taken_one_is_refused(tenant_a, make_user):
+    from django.core.exceptions import ValidationError
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    member, other = make_user(tenant_a, Role.MEMBER), make_user(tenant_a, Role.MEMBER)
+    with schema_context(tenant_a.schema_name):
+        with CaptureQueriesContext(connection) as queries:
+            user_update(actor=USER_SERVICE_ACTOR, user=member, email=member.email.upper(), first_name="Same")
+        exists = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT 1 AS "a"')]
+        assert exists == []  # the locked row holds the email: no other user can
+        with pytest.raises(ValidationError, match="already exists"):
+            user_update(actor=USER_SERVICE_ACTOR, user=member, email=other.email)
+        member.refresh_from_db()
+        assert member.first_name == "Same"
+        assert member.email != other.email

@@ -213,3 +213,34 @@ def test_a_head_moved_around_the_application_is_not_overwritten(committed_db, fr
     assert entry.prev_hash == "f" * 64  # chained to the head it found under the lock
     assert not report.ok
     assert "does not follow" in report.problem
+
+
+def test_values_are_hashed_as_the_json_column_gives_them_back():
+    """`_jsonable` skips the JSON round trip for plain values (a row diff), with the same result."""
+    import datetime
+    import decimal
+    import enum
+    import json
+    import uuid
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from audit.services import _jsonable
+
+    class Kind(enum.StrEnum):
+        A = "a"
+
+    samples: list[Any] = [
+        {"email": (None, "a@b.test"), "id": (None, 12), "is_active": (True, False), "x": [1.5, None]},
+        {"nested": {"deep": [("t", 1)]}, "empty": {}, "list": []},
+        {"when": datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.UTC), "id": uuid.UUID(int=5)},
+        {"amount": decimal.Decimal("1.10"), 3: "int key", "kind": Kind.A},
+        ["a", Kind.A, True],
+        "text",
+        7,
+    ]
+    for value in samples:
+        expected = json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+        assert _jsonable(value) == expected
+        assert json.dumps(_jsonable(value)) == json.dumps(expected)
+    assert _jsonable(None) is None

@@ -174,3 +174,32 @@ def test_acting_as_names_the_system_actor(tenant_a, make_user):
     entry = last(tenant_a, object_pk=str(user.pk), action=1)
     assert entry.actor == "system:user-service"
     assert entry.request_id == "req-hook"  # still the request that carried the webhook
+
+
+def test_a_creates_diff_is_auditlogs_own(tenant_a):
+    """audit/diff.py computes a created row's diff faster, never differently: compared with
+    auditlog's model_instance_diff on each audited model, a masked field and an empty one included."""
+    from datetime import UTC, datetime
+
+    from auditlog import receivers
+
+    from accounts.models import Invitation
+    from audit.diff import auditlog_model_instance_diff, model_instance_diff
+    from tenants.models import Domain
+
+    assert receivers.model_instance_diff is model_instance_diff  # installed by AuditConfig.ready()
+    with schema_context(tenant_a.schema_name):
+        user = User(email="diff@a.test", role=Role.ADMIN, first_name="", external_id=None)
+        user.set_password(PASSWORD)
+        user.pk, user.created_at = 41, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+        invitation = Invitation(email="i@a.test", role=Role.MEMBER, invited_by="owner@a.test")
+        invitation.pk, invitation.expires_at = 7, datetime(2026, 2, 1, tzinfo=UTC)
+    rows = [user, invitation, Tenant(slug="d", name="D", schema_name="t_d"), Domain(domain="d.example")]
+    for row in rows:
+        expected = auditlog_model_instance_diff(None, row, use_json_for_changes=True)
+        assert model_instance_diff(None, row, use_json_for_changes=True) == expected, type(row)
+    changes = model_instance_diff(None, user, use_json_for_changes=True)
+    assert changes is not None
+    assert changes["password"] == (None, MASK)
+    assert "first_name" in changes  # empty, not None: recorded
+    assert "external_id" not in changes  # None: left out

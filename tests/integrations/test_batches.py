@@ -155,6 +155,29 @@ def test_a_batch_without_failures_uses_no_savepoints_and_one_audit_statement(in_
     assert chain_verify().ok
 
 
+def test_a_new_users_event_reads_the_users_once_and_inserts(in_tenant):
+    """Per new user: the stale check with the read of the id's and the email's holders (one round
+    trip), then the INSERT; the email is not checked a second time before it (the unique index
+    still refuses a race)."""
+    events = receive(*(event(ext=f"n-{n}") for n in range(4)))
+    with CaptureQueriesContext(connection) as queries:
+        process(*events)
+    assert [e.status for e in events] == ["processed"] * 4
+    users = [q["sql"] for q in queries.captured_queries if "accounts_user" in q["sql"]]
+    assert len(users) == 2 * 4
+    assert len([s for s in users if s.lstrip().startswith('INSERT INTO "accounts_user"')]) == 4
+    assert User.objects.filter(external_id__startswith="n-").count() == 4
+
+
+def test_a_new_users_email_held_by_another_synced_user_is_refused(in_tenant, make_user, tenant_a):
+    make_user(tenant_a, email="taken@sync.test", external_id="holder")
+    (taken,) = receive(event(ext="newcomer", email="taken@sync.test"))
+    process(taken)
+    assert taken.status == EventStatus.DEAD
+    assert "another user already has this email" in taken.last_error
+    assert not User.objects.filter(external_id="newcomer").exists()
+
+
 def test_version_advance_and_fetch_reads_after_advancing(in_tenant, make_user, tenant_a):
     user = make_user(tenant_a, external_id="v-1")
     kwargs = {"object_type": "user", "object_id": "v-1", "event_id": "e1"}
