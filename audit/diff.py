@@ -6,7 +6,7 @@ and rebuilds the model's field list on every call; that was most of an audited c
 (`tests/bench/audit_write.py`). For a create the old value of every field is None, so the diff is
 `{name: (None, new value)}` for the tracked fields whose new value is not None, masked as auditlog
 masks them. Everything else (updates, deletes, `use_json_for_changes` off) is auditlog's own.
-`AuditConfig.ready()` installs it as the diff auditlog's receivers call; the equivalence is tested
+`AuditConfig.ready()` makes it the diff auditlog's receivers call; the equivalence is tested
 field by field against auditlog's (`tests/audit/test_row_changes.py`).
 """
 
@@ -64,10 +64,3 @@ def model_instance_diff(
         else:
             changes[field.name] = (None, value if primitive(value) else smart_str(value))
     return changes or None
-
-
-def install() -> None:
-    """Makes auditlog's receivers compute their diffs here (they call `receivers.model_instance_diff`)."""
-    import auditlog.receivers
-
-    auditlog.receivers.model_instance_diff = model_instance_diff

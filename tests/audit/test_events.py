@@ -77,7 +77,9 @@ def test_platform_admin_on_a_tenant_route_is_audited_as_access(tenant_a, platfor
     assert entry.actor == f"platform:{platform_admin.email}"
     assert entry.action_name == "access"
     assert entry.object_type == "tenants.tenant"
-    assert entry.changes["path"] == "/api/v1/auth/me"
+    # The path as the client sent it (the path form keeps the tenant's prefix).
+    sent = f"/api/v1/tenants/{tenant_a.slug}/auth/me" if via == "path" else "/api/v1/auth/me"
+    assert entry.changes["path"] == sent
     assert (entry.remote_addr, entry.user_agent, entry.request_id) == (IP, UA, "req-pa")
 
 
