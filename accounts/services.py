@@ -308,9 +308,8 @@ def user_update(
 
         if email is not _UNSET:
             new_email = normalize_email(email)
-            if (
-                new_email != user.email
-            ):  # the locked row holds its own: the unique index leaves it to nobody else
+            # An unchanged email needs no check: the locked row holds it, the unique index keeps it.
+            if new_email != user.email:
                 _check_email_free(new_email, exclude_pk=user.pk)
             user.email = new_email
         if first_name is not _UNSET:
