@@ -90,44 +90,54 @@ def _requests(path: str) -> Callable[[int], dict[str, Any]]:
     return lambda n: _environ("GET", "/api/v1/auth/me", headers)
 
 
+PATHS = ("auth_me", "intake", "users")
+
+
+class WarmPath:
+    """A fresh bench database, the platform's WSGI application on it, and one hot path's requests,
+    warmed up (routing cache, connections, imports): `send(environ)` serves one, counting statuses."""
+
+    def __init__(self, path: str) -> None:
+        recreate_bench_database()
+        os.environ.update(platform_env())
+        import django
+
+        django.setup()
+        from django.core.wsgi import get_wsgi_application
+
+        self.application = get_wsgi_application()
+        self.make = _requests(path)
+        self.statuses: dict[str, int] = {}
+        for n in range(200):
+            self.send(self.make(-1 - n))
+        self.statuses.clear()
+
+    def _start_response(self, status: str, headers: list[tuple[str, str]]) -> None:
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+
+    def send(self, environ: dict[str, Any]) -> None:
+        result = self.application(environ, self._start_response)
+        b"".join(result)
+        result.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("path", choices=["auth_me", "intake", "users"])
+    parser.add_argument("path", choices=PATHS)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"])
     parser.add_argument("--lines", type=int, default=40)
     parser.add_argument("--out", help="also write the raw pstats here")
     args = parser.parse_args(argv)
 
-    recreate_bench_database()
-    os.environ.update(platform_env())
-    import django
-
-    django.setup()
-    from django.core.wsgi import get_wsgi_application
-
-    application = get_wsgi_application()
-    make = _requests(args.path)
-    statuses: dict[str, int] = {}
-
-    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
-        statuses[status] = statuses.get(status, 0) + 1
-
-    def send(n: int) -> None:
-        result = application(make(n), start_response)
-        b"".join(result)
-        getattr(result, "close", lambda: None)()
-
-    for n in range(200):  # warm-up: routing cache, connections, imports
-        send(-1 - n)
+    warm = WarmPath(args.path)
+    make, send, statuses = warm.make, warm.send, warm.statuses
     environs = [make(n) for n in range(args.requests, 2 * args.requests)]
     started, cpu = time.perf_counter(), time.process_time()
     for environ in environs:  # the same requests without the profiler's overhead, for scale
-        result = application(environ, start_response)
-        b"".join(result)
-        result.close()
+        send(environ)
     plain = (time.perf_counter() - started) / args.requests * 1000
     cpu = (time.process_time() - cpu) / args.requests * 1000
     environs = [make(n) for n in range(args.requests)]  # built outside the profile
@@ -136,9 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     profiler.enable()
     for environ in environs:
-        result = application(environ, start_response)
-        b"".join(result)
-        result.close()
+        send(environ)
     profiler.disable()
     elapsed = time.perf_counter() - started
     each = elapsed / args.requests * 1000

@@ -11,14 +11,11 @@ read `tests.bench.profile` for the CPU figure).
 
 import argparse
 import collections
-import os
 import re
 import time
 from typing import Any
 
-from .baseline import platform_env
-from .common import recreate_bench_database
-from .profile import _requests
+from .profile import PATHS, WarmPath
 
 
 def _hook() -> tuple[collections.Counter[str], collections.Counter[str]]:
@@ -65,31 +62,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("path", choices=["auth_me", "intake", "users"])
+    parser.add_argument("path", choices=PATHS)
     parser.add_argument("--requests", type=int, default=500)
     args = parser.parse_args(argv)
 
-    recreate_bench_database()
-    os.environ.update(platform_env())
-    import django
-
-    django.setup()
-    from django.core.wsgi import get_wsgi_application
-
-    application = get_wsgi_application()
-    make = _requests(args.path)
-    statuses: collections.Counter[str] = collections.Counter()
-
-    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
-        statuses[status] += 1
-
-    def send(environ: dict[str, Any]) -> None:
-        result = application(environ, start_response)
-        b"".join(result)
-        getattr(result, "close", lambda: None)()
-
-    for n in range(200):  # warm-up: routing cache, connections, imports
-        send(make(-1 - n))
+    warm = WarmPath(args.path)
+    make, send, statuses = warm.make, warm.send, warm.statuses
     environs = [make(n) for n in range(args.requests)]
     statuses.clear()
     sql, redis = _hook()
