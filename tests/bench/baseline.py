@@ -38,8 +38,8 @@ def platform_env(**extra: str) -> dict[str, str]:
     return bench_env(DJANGO_SETTINGS_MODULE="tests.bench.platform_settings", **extra)
 
 
-def bare_env() -> dict[str, str]:
-    return bench_env(DJANGO_SETTINGS_MODULE="tests.bench.bare.settings")
+def bare_env(**extra: str) -> dict[str, str]:
+    return bench_env(DJANGO_SETTINGS_MODULE="tests.bench.bare.settings", **extra)
 
 
 def bare_schema_create(*, users_from: str | None = None) -> None:
@@ -67,14 +67,19 @@ def bare_schema_drop() -> None:
 
 
 @contextmanager
-def servers(*, workers: int = 4, platform: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
-    """(bare URL, platform URL): both gunicorns up for the whole run, the idle one costs nothing."""
+def servers(
+    *, workers: int = 4, platform: dict[str, str] | None = None, bare: dict[str, str] | None = None
+) -> Iterator[tuple[str, str]]:
+    """(bare URL, platform URL): both gunicorns up for the whole run, the idle one costs nothing.
+    `bare` adds to the bare project's environment (the floors' secrets)."""
     wrk_check()
     with (
-        gunicorn(port=BARE_PORT, workers=workers, env=bare_env(), app="tests.bench.bare.wsgi") as bare,
+        gunicorn(
+            port=BARE_PORT, workers=workers, env=bare_env(**(bare or {})), app="tests.bench.bare.wsgi"
+        ) as bare_url,
         gunicorn(port=PLATFORM_PORT, workers=workers, env=platform or platform_env()) as plat,
     ):
-        yield bare, plat
+        yield bare_url, plat
 
 
 @dataclass
@@ -85,16 +90,27 @@ class Comparison:
     bare_name: str
     platform_name: str
     goal: float | None = None
+    floor_name: str = ""
     bare: list[Load] = field(default_factory=list)
     platform: list[Load] = field(default_factory=list)
+    floor: list[Load] = field(default_factory=list)
     loads: list[str] = field(default_factory=list)
 
-    def run(self, rounds: int, bare: Callable[[int], Load], platform: Callable[[int], Load]) -> None:
-        """Calls bare(n), platform(n) for n in range(rounds), alternating."""
+    def run(
+        self,
+        rounds: int,
+        bare: Callable[[int], Load],
+        platform: Callable[[int], Load],
+        floor: Callable[[int], Load] | None = None,
+    ) -> None:
+        """Calls bare(n), platform(n) (and floor(n), the contract's floor, tests/bench/bare/views.py)
+        for n in range(rounds), alternating."""
         self.loads.append(load_average())
         for n in range(rounds):
             self.bare.append(bare(n))
             self.platform.append(platform(n))
+            if floor is not None:
+                self.floor.append(floor(n))
             self.loads.append(load_average())
 
     def ratios(self) -> list[float]:
@@ -113,10 +129,28 @@ class Comparison:
                 f"  platform {p.rps:7.0f} req/s (p50 {p.p50_ms:6.2f} p99 {p.p99_ms:7.2f} ms)"
                 f"  ratio {p.rps / b.rps:.2f}  errors {b.errors}/{p.errors}  [{self.loads[n]}]"
             )
-        for name, loads in ((self.bare_name, self.bare), (self.platform_name, self.platform)):
+            if self.floor:
+                f = self.floor[n - 1]
+                print(
+                    f"           floor {f.rps:7.0f} req/s (p50 {f.p50_ms:6.2f} p99 {f.p99_ms:7.2f} ms)"
+                    f"  floor / bare {f.rps / b.rps:.2f}  platform / floor {p.rps / f.rps:.2f}"
+                    f"  errors {f.errors}"
+                )
+        named = [(self.bare_name, self.bare), (self.platform_name, self.platform)]
+        if self.floor:
+            named.append((self.floor_name, self.floor))
+        for name, loads in named:
             rps, p50, p99 = (median(getattr(x, f) for x in loads) for f in ("rps", "p50_ms", "p99_ms"))
             print(f"  {name:40} median {rps:7.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:7.2f} ms")
         ratio = median(self.ratios())
         goal = f" (goal >= {self.goal})" if self.goal is not None else ""
         p99_ratio = median(p.p99_ms for p in self.platform) / median(b.p99_ms for b in self.bare)
         print(f"  median ratio platform / bare: {ratio:.2f}{goal}; p99 platform / bare: {p99_ratio:.2f}")
+        if self.floor:
+            pairs = list(zip(self.bare, self.platform, self.floor, strict=True))
+            floor_bare = median(f.rps / b.rps for b, _, f in pairs)
+            platform_floor = median(p.rps / f.rps for _, p, f in pairs)
+            print(
+                f"  the contract's floor: floor / bare {floor_bare:.2f} (the most any implementation on"
+                f" Django reaches), platform / floor {platform_floor:.2f} (the platform's own cost)"
+            )

@@ -1,18 +1,21 @@
 """`GET /api/v1/users/?page_size=50` on a tenant with 10,000 users (owner token, `X-Tenant-ID`; the
 platform as deployed) against the bare Django project's count + page of 50 rows from a plain table
 with accounts_user's columns and the same rows, under gunicorn.conf.py with 4 sync workers,
-wrk -t2 -c32, alternating rounds in one run. Also prints the SQL one users request runs.
+wrk -t2 -c32, alternating rounds in one run. Each round also measures the contract's floor in the
+bare project (`users_floor`: the token checks of `me_floor`, then the same count + page). Also
+prints the SQL one users request runs.
 
     python -m tests.bench users_list [--users 10000] [--seconds 10] [--rounds 5] [--workers 4]
 """
 
-from .auth_me import SLUG, owner_token
+from .auth_me import SLUG, jwt_key, owner_token
 from .baseline import Comparison, bare_schema_create, bare_schema_drop, http_parser, platform_env, servers
 from .common import recreate_bench_database, setup_django, wrk
 
 THREADS, CONNECTIONS = 2, 32
 PATH = "/api/v1/users/?page_size=50"
 BARE_PATH = "/users?page_size=50"
+FLOOR_PATH = "/floor/users?page_size=50"
 
 
 def fill(users: int) -> str:
@@ -73,21 +76,24 @@ def main(argv: list[str] | None = None) -> None:
         "bare count + page of 50",
         f"GET {PATH}",
         goal=0.7,
+        floor_name="floor: token, user row, count, page",
     )
     try:
-        with servers(workers=args.workers, platform=platform_env()) as (bare, platform):
+        with servers(workers=args.workers, platform=platform_env(), bare=jwt_key()) as (bare, platform):
             import requests
 
             check = requests.get(platform + PATH, headers=headers, timeout=10).json()
             plain = requests.get(bare + BARE_PATH, timeout=10).json()
-            assert check["count"] == plain["count"] == args.users, (check["count"], plain["count"])
+            floor = requests.get(bare + FLOOR_PATH, headers=headers, timeout=10).json()
+            assert check["count"] == plain["count"] == floor["count"] == args.users, (check, plain, floor)
             assert [u["id"] for u in check["results"]] == [u["id"] for u in plain["results"]]
-            wrk(bare + BARE_PATH, seconds=2, connections=CONNECTIONS)
-            wrk(platform + PATH, headers=headers, seconds=2, connections=CONNECTIONS)
+            for url in (bare + BARE_PATH, platform + PATH, bare + FLOOR_PATH):
+                wrk(url, headers=headers, seconds=2, connections=CONNECTIONS)
             comparison.run(
                 args.rounds,
                 lambda n: wrk(bare + BARE_PATH, **run),
                 lambda n: wrk(platform + PATH, headers=headers, **run),
+                lambda n: wrk(bare + FLOOR_PATH, headers=headers, **run),
             )
     finally:
         bare_schema_drop()

@@ -1,6 +1,8 @@
 """Single-event intake: signed `POST /api/v1/webhooks/user-service/` (the platform as deployed)
 against the bare Django project's INSERT of the body into a plain jsonb table plus one LPUSH,
-both under gunicorn.conf.py with 4 sync workers, wrk -t2 -c32, alternating rounds in one run.
+both under gunicorn.conf.py with 4 sync workers, wrk -t2 -c32, alternating rounds in one run. Each
+round also measures the contract's floor in the bare project (`intake_floor`: the signature, one
+counted delivery, the INSERT and the kick; tests/bench/bare/views.py).
 
     python -m tests.bench webhook_intake [--seconds 10] [--rounds 5] [--workers 4]
 """
@@ -31,15 +33,20 @@ def main(argv: list[str] | None = None) -> None:
         "bare INSERT + LPUSH",
         "POST /api/v1/webhooks/user-service/",
         goal=0.8,
+        floor_name="floor: signature, count, INSERT, kick",
     )
+    floors = [request_files() for _ in range(args.rounds)]  # the same events again would be refused
     try:
-        with servers(workers=args.workers, platform=platform_env()) as (bare, platform):
-            wrk_post(bare, "/insert", warm, seconds=2, connections=CONNECTIONS, threads=THREADS)
-            wrk_post(platform, INTAKE, warm, seconds=2, connections=CONNECTIONS, threads=THREADS)
+        with servers(
+            workers=args.workers, platform=platform_env(), bare={"BENCH_WEBHOOK_SECRET": secret}
+        ) as (bare, platform):
+            for url, path in ((bare, "/insert"), (platform, INTAKE), (bare, "/floor/intake")):
+                wrk_post(url, path, warm, seconds=2, connections=CONNECTIONS, threads=THREADS)
             comparison.run(
                 args.rounds,
                 lambda n: wrk_post(bare, "/insert", rounds[n], **run),
                 lambda n: wrk_post(platform, INTAKE, rounds[n], **run),
+                lambda n: wrk_post(bare, "/floor/intake", floors[n], **run),
             )
     finally:
         bare_schema_drop()
