@@ -16,6 +16,8 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from audit.events import AuditEvent
 from audit.services import audit_record
+from saas.db import prepared
+from saas.db.prepared import Statement
 
 from .models import RevokedAccessToken, User
 from .tokens import InvalidToken, check_token_tenant
@@ -24,11 +26,12 @@ _BIGINT = 2**63
 
 
 @functools.cache
-def _token_user_sql() -> tuple[str, list[str]]:
+def _token_user_sql() -> tuple[Statement, list[str]]:
     """The one statement behind every token: the user's columns plus whether the jti is revoked.
 
     Written out once instead of built by the ORM on every request (compiling that queryset was
-    most of the authentication's cost); the same filter: id, active, token generation."""
+    most of the authentication's cost), and prepared once per database session (saas/db/prepared.py);
+    the same filter: id, active, token generation."""
     quote = connection.ops.quote_name
     fields = [field.attname for field in User._meta.concrete_fields]
     columns = ", ".join(f"u.{quote(field.column)}" for field in User._meta.concrete_fields)
@@ -40,13 +43,13 @@ def _token_user_sql() -> tuple[str, list[str]]:
         f" WHERE u.{quote(User._meta.pk.column)} = %s AND u.{quote(User._meta.get_field('is_active').column)}"
         f" AND u.{quote(User._meta.get_field('token_generation').column)} = %s"
     )
-    return sql, fields
+    return Statement(sql, label="token_user"), fields
 
 
 def _token_user_row(user_id: int, jti: str, generation: int) -> User | None:
-    sql, fields = _token_user_sql()
+    statement, fields = _token_user_sql()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [jti, user_id, generation])
+        prepared.execute(cursor, statement, [jti, user_id, generation])
         row = cursor.fetchone()
     if row is None or row[-1]:  # no such active user of that generation, or the token is revoked
         return None

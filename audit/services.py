@@ -26,6 +26,8 @@ from django.db.models import Model
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from saas.db import prepared
+from saas.db.prepared import Statement
 from saas.typing import connection
 
 from . import chain
@@ -231,12 +233,18 @@ def _insert_fields() -> tuple[tuple[str, str, str], ...]:
     )
 
 
+# Appends of up to this many entries are prepared statements of the session: planning the append
+# as text cost the server as much as running it (0.47 against 0.23 ms for one entry, pgbench). A
+# larger batch is rarer and spreads its planning over its rows: it stays text.
+_PREPARED_ROWS = 16
+
+
 @cache
-def _append_sql(rows: int) -> str:
+def _append_statement(rows: int) -> Statement:
     fields = _insert_fields()
     columns = ", ".join(connection.ops.quote_name(column) for _, column, _ in fields)
     row = "(" + ", ".join(f"%s::{cast}" for _, _, cast in fields) + ")"
-    return _APPEND_SQL.format(columns=columns, rows=", ".join([row] * rows))
+    return Statement(_APPEND_SQL.format(columns=columns, rows=", ".join([row] * rows)), label="audit_append")
 
 
 def _row(entry: AuditEntry) -> list[Any]:
@@ -271,7 +279,11 @@ def _chain_to(entries: list[AuditEntry], head: tuple[int, str], *, schema: str) 
         entry.chain_hash = prev = chain.digest(key, hashed_values(entry, schema=schema))
         params.extend(_row(entry))
     with connection.cursor() as cursor:
-        cursor.execute(_append_sql(len(entries)), [seq, prev, head[0], head[1], *params])
+        statement, values = _append_statement(len(entries)), [seq, prev, head[0], head[1], *params]
+        if len(entries) <= _PREPARED_ROWS:
+            prepared.execute(cursor, statement, values)
+        else:
+            cursor.execute(statement.sql, values)
         ids = {row_seq: pk for pk, row_seq in cursor.fetchall()}
     if not ids:
         return False

@@ -17,12 +17,23 @@ def main(schemas: list[str], threads_per_schema: int = 3, rounds: int = 150) -> 
     from django_tenants.utils import schema_context
 
     from accounts.models import Role, User
+    from saas.db import prepared
 
     checked, leaks, errors = [0], [0], []
     lock = threading.Lock()
+    # The hot paths' prepared statements (saas/db/prepared.py) go as text behind the pooler: a
+    # PREPARE would stay on one server connection and the EXECUTE find none on another.
+    owner_statement = prepared.Statement(
+        "SELECT email FROM accounts_user WHERE role = %s ORDER BY id LIMIT 1", label="probe_owner"
+    )
 
     def owner_email() -> str:
         return User.objects.filter(role=Role.OWNER).order_by("pk").values_list("email", flat=True)[0]
+
+    def owner_email_prepared() -> str:
+        with connection.cursor() as cursor:
+            prepared.execute(cursor, owner_statement, [Role.OWNER])
+            return str(cursor.fetchone()[0])
 
     def work(schema: str) -> None:
         expected = f"owner@{schema.removeprefix('t_')}.test"
@@ -31,9 +42,10 @@ def main(schemas: list[str], threads_per_schema: int = 3, rounds: int = 150) -> 
         try:
             with schema_context(schema):
                 for i in range(rounds):
-                    answers = [owner_email()]  # autocommit: each statement its own transaction
+                    answers = [owner_email(), owner_email_prepared()]  # autocommit: each its own transaction
                     with transaction.atomic():
                         answers.append(owner_email())
+                        answers.append(owner_email_prepared())
                         # a write and its read-back, in the same transaction
                         User.objects.filter(email=expected).update(first_name=f"probe-{i}")
                         answers.append(

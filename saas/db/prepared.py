@@ -1,0 +1,74 @@
+"""The hot paths' big statements as prepared statements of the server session, still bound on the
+client.
+
+Django's psycopg backend binds parameters on the client, so PostgreSQL parses, analyses and plans
+every statement on every execution. For a statement with CTEs and conflict clauses, planning
+costs more than running it: the intake's insert with its due mark took 0.60 ms of the server per
+execution as text and 0.29 ms prepared (pgbench, docs/benchmarks.md). Server-side binding
+(`OPTIONS["server_side_binding"]`) would prepare everything, but it refuses the two-statement
+queries that save round trips elsewhere (integrations/versions.py) and the pooler's
+`SET search_path = ...; <statement>` (saas/db/base.py).
+
+`execute(cursor, statement, params)` sends `PREPARE` once per server session, then `EXECUTE
+name(...)` with the parameters as literals. PostgreSQL parses a prepared statement again when the
+search_path differs from the one it was prepared under, so one prepared statement serves every
+tenant's schema. A prepared statement outlives a rolled-back transaction. Behind a transaction
+pooler a session is not a connection, so there the statement is sent as text, as before.
+"""
+
+import hashlib
+import re
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import DatabaseError
+
+_PLACEHOLDER = re.compile(r"%%|%s")
+_NO_SUCH_STATEMENT = "26000"  # invalid_sql_statement_name
+# Statements this process prepared, per server session (psycopg connection).
+_prepared: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
+
+
+class Statement:
+    """One statement written with psycopg's `%s` placeholders (`%%` for a literal `%`), and its
+    `PREPARE` and `EXECUTE` forms. `label` names it in `pg_prepared_statements` and query logs."""
+
+    def __init__(self, sql: str, *, label: str) -> None:
+        self.sql = sql
+        self.name = f"{label}_{hashlib.sha256(sql.encode()).hexdigest()[:10]}"
+        count = 0
+
+        def numbered(match: re.Match[str]) -> str:
+            nonlocal count
+            if match.group() == "%%":
+                return "%"
+            count += 1
+            return f"${count}"
+
+        self.prepare_sql = f"PREPARE {self.name} AS {_PLACEHOLDER.sub(numbered, sql)}"
+        self.execute_sql = f"EXECUTE {self.name}" + (f"({', '.join(['%s'] * count)})" if count else "")
+        self.params = count
+
+
+def execute(cursor: Any, statement: Statement, params: Sequence[Any]) -> None:
+    """Runs `statement` on a Django cursor: as a prepared statement of the session, or as text
+    behind a transaction pooler."""
+    if len(params) != statement.params:
+        raise ValueError(f"{statement.name} takes {statement.params} parameters, not {len(params)}")
+    if getattr(cursor.db, "pooled", False):
+        cursor.execute(statement.sql, params)
+        return
+    session = cursor.cursor.connection
+    names = _prepared.get(session)
+    if names is None:
+        names = _prepared[session] = set()
+    if statement.name not in names:
+        cursor.execute(statement.prepare_sql)
+        names.add(statement.name)
+    try:
+        cursor.execute(statement.execute_sql, params)
+    except DatabaseError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == _NO_SUCH_STATEMENT:  # DEALLOCATE or DISCARD ran
+            names.discard(statement.name)  # prepared again by the next call
+        raise
