@@ -17,9 +17,6 @@ from django.utils import timezone
 from rest_framework import ISO_8601, pagination
 from rest_framework.settings import api_settings
 
-from .db import prepared
-from .db.prepared import Statement
-
 _BIGINT = 2**63
 
 
@@ -30,11 +27,10 @@ class CountedRows:
     statement, which PostgreSQL runs once (an InitPlan), unlike `count(*) OVER ()`, which reads
     every row of the result to count it. An empty page carries no count: it is then counted on its
     own. Timestamps come as text, rendered by PostgreSQL as DRF renders them (ApiTimestamp).
-    Compiled once (`of`): a caller may keep one for a queryset that never changes. The page's
-    statement is prepared once per database session (saas/db/prepared.py)."""
+    Compiled once (`of`): a caller may keep one for a queryset that never changes."""
 
     fields: tuple[str, ...]
-    page_statement: Statement  # the rows, their count last; ends with LIMIT %s OFFSET %s
+    page_sql: str  # the rows, their count last; ends with LIMIT %s OFFSET %s
     page_params: tuple[Any, ...]  # but the limit and offset
     count_sql: str
     count_params: tuple[Any, ...]
@@ -59,8 +55,8 @@ class CountedRows:
         if compiler.get_converters([column for column, _, _ in compiler.select[: len(fields)]]):
             raise ValueError("CountedRows reads plain columns only (no from_db_value converters)")
         count_sql, count_params = count.query.get_compiler(using=count.db).as_sql()
-        page = Statement(f"{page_sql} LIMIT %s OFFSET %s", label="counted_page")
-        return cls(tuple(fields), page, tuple(page_params), count_sql, tuple(count_params), rows.db)
+        page_sql = f"{page_sql} LIMIT %s OFFSET %s"
+        return cls(tuple(fields), page_sql, tuple(page_params), count_sql, tuple(count_params), rows.db)
 
     def count(self) -> int:
         with connections[self.using].cursor() as cursor:
@@ -69,7 +65,7 @@ class CountedRows:
 
     def page(self, *, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         with connections[self.using].cursor() as cursor:
-            prepared.execute(cursor, self.page_statement, (*self.page_params, limit, offset))
+            cursor.execute(self.page_sql, (*self.page_params, limit, offset))
             rows = cursor.fetchall()
         if not rows:
             return [], self.count()

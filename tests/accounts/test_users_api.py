@@ -540,18 +540,14 @@ def test_list_query_count_does_not_grow_with_the_tenant(tenant_a, make_user, cli
 @pytest.mark.parametrize("query", [{"page_size": 50}, {"role": "owner", "search": "@"}, {"page": 2}])
 def test_a_page_and_its_count_are_one_statement(tenant_a, make_user, client_for, query):
     client = client_for(tenant_a, make_user(tenant_a, Role.OWNER))
-    client.get("/api/v1/users/", query)  # warms the routing cache and prepares the statements
+    client.get("/api/v1/users/")  # warms the routing cache
     with CaptureQueriesContext(connection) as ctx:
         response = client.get("/api/v1/users/", query)
     statements = [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith("SET search_path")]
     # The token's user, then the page with its count (an empty page past the end: and the count).
     expected = 3 if response.status_code == 404 else 2
     assert len(statements) == expected, statements
-    assert statements[1].startswith("EXECUTE counted_page_")
-    with connection.cursor() as cursor:  # the session's prepared statement: the page and its count
-        name = statements[1].split()[1].split("(")[0]
-        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name = %s", [name])
-        assert "count(*)" in cursor.fetchone()[0]
+    assert "count(*)" in statements[1]
 
 
 # --- cross-tenant twins ---------------------------------------------------------------------
