@@ -27,9 +27,8 @@ print(json.dumps({
 def test_the_wsgi_module_loads_both_url_confs_and_opens_no_connection(django_db_setup):
     """pysaml2 builds its XML schema validators at import (~0.6 s): the first request of every new
     worker used to wait for them. Nothing may be connected before gunicorn forks, though."""
-    out = subprocess.run(
-        [sys.executable, "-c", _PROBE], cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, check=True
-    )
+    probe = [sys.executable, "-c", _PROBE]
+    out = subprocess.run(probe, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, check=True)
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert loaded == {"tenant_urls": True, "pysaml2": True, "connections": [False]}
 
