@@ -34,7 +34,12 @@ def _token_user_sql() -> tuple[Statement, list[str]]:
     the same filter: id, active, token generation."""
     quote = connection.ops.quote_name
     fields = [field.attname for field in User._meta.concrete_fields]
-    columns = ", ".join(f"u.{quote(field.column)}" for field in User._meta.concrete_fields)
+    # Varchars as text: a migration that changes a length must not change the prepared statement's
+    # result type (saas/db/prepared.py).
+    columns = ", ".join(
+        f"u.{quote(field.column)}" + ("::text" if field.get_internal_type() == "CharField" else "")
+        for field in User._meta.concrete_fields
+    )
     revoked = RevokedAccessToken._meta
     sql = (
         f"SELECT {columns}, EXISTS (SELECT 1 FROM {quote(revoked.db_table)}"  # noqa: S608 (model names)

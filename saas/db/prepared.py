@@ -14,6 +14,13 @@ name(...)` with the parameters as literals. PostgreSQL parses a prepared stateme
 search_path differs from the one it was prepared under, so one prepared statement serves every
 tenant's schema. A prepared statement outlives a rolled-back transaction. Behind a transaction
 pooler a session is not a connection, so there the statement is sent as text, as before.
+
+PostgreSQL refuses to run a prepared statement whose result columns changed type since it was
+prepared ("cached plan must not change result type"), which a migration can cause, or tenants whose
+schemas are migrated one after the other. Statements should therefore return columns whose type no
+migration changes (`::text` for a varchar, whose length may). Should it happen all the same, the
+execution fails once and the next one prepares the statement again; a session that lost its
+statements (`DEALLOCATE`, `DISCARD ALL`) recovers the same way.
 """
 
 import hashlib
@@ -26,8 +33,18 @@ from django.db import DatabaseError
 
 _PLACEHOLDER = re.compile(r"%%|%s")
 _NO_SUCH_STATEMENT = "26000"  # invalid_sql_statement_name
-# Statements this process prepared, per server session (psycopg connection).
-_prepared: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
+_RESULT_TYPE_CHANGED = "0A000"  # feature_not_supported: "cached plan must not change result type"
+
+
+class _Session:
+    """What this process prepared on one server session, and what it must drop before preparing again."""
+
+    def __init__(self) -> None:
+        self.prepared: set[str] = set()
+        self.stale: set[str] = set()
+
+
+_sessions: "weakref.WeakKeyDictionary[Any, _Session]" = weakref.WeakKeyDictionary()
 
 
 class Statement:
@@ -59,16 +76,23 @@ def execute(cursor: Any, statement: Statement, params: Sequence[Any]) -> None:
     if getattr(cursor.db, "pooled", False):
         cursor.execute(statement.sql, params)
         return
-    session = cursor.cursor.connection
-    names = _prepared.get(session)
-    if names is None:
-        names = _prepared[session] = set()
-    if statement.name not in names:
+    connection = cursor.cursor.connection
+    session = _sessions.get(connection)
+    if session is None:
+        session = _sessions[connection] = _Session()
+    name = statement.name
+    if name not in session.prepared:
+        if name in session.stale:
+            cursor.execute(f"DEALLOCATE {name}")
+            session.stale.discard(name)
         cursor.execute(statement.prepare_sql)
-        names.add(statement.name)
+        session.prepared.add(name)
     try:
         cursor.execute(statement.execute_sql, params)
     except DatabaseError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) == _NO_SUCH_STATEMENT:  # DEALLOCATE or DISCARD ran
-            names.discard(statement.name)  # prepared again by the next call
+        state = getattr(exc.__cause__, "sqlstate", None)
+        if state in (_NO_SUCH_STATEMENT, _RESULT_TYPE_CHANGED):  # prepared again by the next call
+            session.prepared.discard(name)
+            if state == _RESULT_TYPE_CHANGED:
+                session.stale.add(name)  # it still exists: dropped first
         raise

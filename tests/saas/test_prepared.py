@@ -11,6 +11,7 @@ from django_tenants.utils import schema_context
 
 from saas.db import prepared
 from saas.db.prepared import Statement
+from tests.conftest import owner_cursor
 
 
 def new_statement() -> Statement:
@@ -102,3 +103,41 @@ def test_a_session_that_lost_its_statements_prepares_them_again(tenant_a):
         with CaptureQueriesContext(connection) as again:
             assert owner_email(statement) == "owner@alpha.test"
     assert sent(again) == ["PREPARE", "EXECUTE"]
+
+
+@pytest.mark.django_db
+def test_a_statement_whose_result_type_changed_fails_once_then_is_prepared_again():
+    """A migration (or a tenant migrated before another) can change a column's type under a prepared
+    statement: PostgreSQL then refuses it; the next execution drops it and prepares it afresh."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE prepared_probe (v varchar(10))")
+        cursor.execute("INSERT INTO prepared_probe VALUES ('a')")
+    statement = Statement(f"SELECT v FROM prepared_probe -- {uuid.uuid4().hex}", label="test_probe")  # noqa: S608
+
+    def read() -> str:
+        with connection.cursor() as cursor:
+            prepared.execute(cursor, statement, [])
+            return str(cursor.fetchone()[0])
+
+    assert read() == "a"
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE prepared_probe ALTER v TYPE varchar(20)")
+    with pytest.raises(Exception, match="must not change result type"), transaction.atomic():
+        read()
+    with CaptureQueriesContext(connection) as again:
+        assert read() == "a"
+    assert sent(again) == ["DEALLOCATE", "PREPARE", "EXECUTE"]
+
+
+def test_the_token_users_statement_survives_a_longer_column(committed_db, fresh_tenant):
+    """Its varchars are read as text: a length changed by a migration (here by the owner role, as
+    `migrate_schemas` would) leaves its result type alone, and the next request authenticates."""
+    from accounts.authentication import load_token_user
+    from accounts.models import Role, User
+
+    with schema_context(fresh_tenant.schema_name):
+        owner = User.objects.get(role=Role.OWNER)
+        assert load_token_user(user_id=owner.pk, jti="j", from_public=False) == owner
+        with owner_cursor(fresh_tenant.schema_name) as cursor:
+            cursor.execute("ALTER TABLE accounts_user ALTER first_name TYPE varchar(300)")
+        assert load_token_user(user_id=owner.pk, jti="j", from_public=False) == owner
