@@ -26,7 +26,7 @@ _BIGINT = 2**63
 
 
 @functools.cache
-def _token_user_sql() -> tuple[Statement, list[str]]:
+def _token_user_statement() -> tuple[Statement, list[str]]:
     """The one statement behind every token: the user's columns plus whether the jti is revoked.
 
     Written out once instead of built by the ORM on every request (compiling that queryset was
@@ -52,7 +52,7 @@ def _token_user_sql() -> tuple[Statement, list[str]]:
 
 
 def _token_user_row(user_id: int, jti: str, generation: int) -> User | None:
-    statement, fields = _token_user_sql()
+    statement, fields = _token_user_statement()
     with connection.cursor() as cursor:
         prepared.execute(cursor, statement, [jti, user_id, generation])
         row = cursor.fetchone()

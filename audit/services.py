@@ -244,7 +244,8 @@ def _append_statement(rows: int) -> Statement:
     fields = _insert_fields()
     columns = ", ".join(connection.ops.quote_name(column) for _, column, _ in fields)
     row = "(" + ", ".join(f"%s::{cast}" for _, _, cast in fields) + ")"
-    return Statement(_APPEND_SQL.format(columns=columns, rows=", ".join([row] * rows)), label="audit_append")
+    sql = _APPEND_SQL.format(columns=columns, rows=", ".join([row] * rows))
+    return Statement(sql, label="audit_append", prepare=rows <= _PREPARED_ROWS)
 
 
 def _row(entry: AuditEntry) -> list[Any]:
@@ -279,11 +280,7 @@ def _chain_to(entries: list[AuditEntry], head: tuple[int, str], *, schema: str) 
         entry.chain_hash = prev = chain.digest(key, hashed_values(entry, schema=schema))
         params.extend(_row(entry))
     with connection.cursor() as cursor:
-        statement, values = _append_statement(len(entries)), [seq, prev, head[0], head[1], *params]
-        if len(entries) <= _PREPARED_ROWS:
-            prepared.execute(cursor, statement, values)
-        else:
-            cursor.execute(statement.sql, values)
+        prepared.execute(cursor, _append_statement(len(entries)), [seq, prev, head[0], head[1], *params])
         ids = {row_seq: pk for pk, row_seq in cursor.fetchall()}
     if not ids:
         return False

@@ -49,10 +49,12 @@ _sessions: "weakref.WeakKeyDictionary[Any, _Session]" = weakref.WeakKeyDictionar
 
 class Statement:
     """One statement written with psycopg's `%s` placeholders (`%%` for a literal `%`), and its
-    `PREPARE` and `EXECUTE` forms. `label` names it in `pg_prepared_statements` and query logs."""
+    `PREPARE` and `EXECUTE` forms. `label` names it in `pg_prepared_statements` and query logs;
+    `prepare=False` sends it as text (one too rare, or too large, to be worth a prepared plan)."""
 
-    def __init__(self, sql: str, *, label: str) -> None:
+    def __init__(self, sql: str, *, label: str, prepare: bool = True) -> None:
         self.sql = sql
+        self.prepare = prepare
         self.name = f"{label}_{hashlib.sha256(sql.encode()).hexdigest()[:10]}"
         count = 0
 
@@ -70,10 +72,10 @@ class Statement:
 
 def execute(cursor: Any, statement: Statement, params: Sequence[Any]) -> None:
     """Runs `statement` on a Django cursor: as a prepared statement of the session, or as text
-    behind a transaction pooler."""
+    behind a transaction pooler (and when the statement is not to be prepared)."""
     if len(params) != statement.params:
         raise ValueError(f"{statement.name} takes {statement.params} parameters, not {len(params)}")
-    if getattr(cursor.db, "pooled", False):
+    if not statement.prepare or getattr(cursor.db, "pooled", False):
         cursor.execute(statement.sql, params)
         return
     connection = cursor.cursor.connection

@@ -141,3 +141,17 @@ def test_the_token_users_statement_survives_a_longer_column(committed_db, fresh_
         with owner_cursor(fresh_tenant.schema_name) as cursor:
             cursor.execute("ALTER TABLE accounts_user ALTER first_name TYPE varchar(300)")
         assert load_token_user(user_id=owner.pk, jti="j", from_public=False) == owner
+
+
+@pytest.mark.django_db
+def test_a_statement_not_to_be_prepared_is_sent_as_text(tenant_a):
+    """Audit appends of more than 16 entries: rare and large, not worth a plan in every session."""
+    statement = Statement(
+        f"SELECT email FROM accounts_user WHERE role = %s ORDER BY id LIMIT 1 -- {uuid.uuid4().hex}",  # noqa: S608
+        label="test_owner",
+        prepare=False,
+    )
+    with schema_context(tenant_a.schema_name), CaptureQueriesContext(connection) as queries:
+        assert owner_email(statement) == "owner@alpha.test"
+    assert sent(queries) == ["SELECT"]
+    assert statement.name not in session_statements()
